@@ -1,0 +1,126 @@
+"""Typed records of the notional catalog: threat types, radars, interceptors, air-defense systems.
+
+Every model component takes these records (never the scenario file's pydantic models), so the
+threat, sensor, weapon and c2 layers depend only on the bottom of the stack. All values are SI
+(metres, seconds, radians, m^2, USD). The packaged ``catalog.yaml`` keeps the public source of
+each figure next to it; ``notional: true`` marks figures chosen by us where no source gave one.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shieldwall.core.types import ThreatClass
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Envelope(_Record):
+    """Engagement envelope of an interceptor against one target class (intercept-point limits)."""
+
+    min_range_m: float = Field(ge=0)
+    max_range_m: float = Field(gt=0)
+    min_alt_m: float = Field(ge=0)
+    max_alt_m: float = Field(gt=0)
+
+
+class ThreatType(_Record):
+    """A threat type (Iskander-M class, Shahed-136 class, ...)."""
+
+    name: str                      # registry name used in scenarios, e.g. "iskander-m"
+    label: str                     # human label, e.g. "Iskander-M class (9M723)"
+    threat_class: ThreatClass
+    profile: str                   # "quasi_ballistic" | "aeroballistic" | "cruise" | "dive_cruise" | "drone"
+    max_range_m: float = Field(gt=0)
+    speed_mps: float = Field(gt=0)          # cruise speed (air-breathers) or nominal burnout speed scale
+    cruise_alt_m: float = Field(ge=0, default=0.0)   # air-breathers: cruise height above ground
+    launch_alt_m: float = Field(ge=0, default=0.0)   # air-launched types: release altitude
+    launch_speed_mps: float = Field(ge=0, default=0.0)  # air-launched types: carrier speed at release
+    apogee_alt_m: float = Field(ge=0, default=0.0)   # ballistic/aeroballistic/dive: nominal apogee
+    dive_range_m: float = Field(ge=0, default=0.0)   # dive_cruise / aeroballistic: terminal dive ground range
+    terminal_maneuver_g: float = Field(ge=0, default=0.0)  # quasi-ballistic terminal maneuver magnitude
+    terminal_maneuver_alt_m: float = Field(ge=0, default=0.0)  # maneuver starts below this altitude
+    ballistic_coefficient_kg_m2: float = Field(gt=0, default=1e4)  # m / (Cd A), drag model
+    rcs_m2: float = Field(gt=0)
+    swerling: int = Field(ge=0, le=4, default=1)
+    warhead_kg: float = Field(ge=0)
+    lethal_radius_m: float = Field(ge=0)   # radius inside which an asset is destroyed (decoys: 0)
+    cep_m: float = Field(ge=0)             # circular error probable about the aim point
+    reliability: float = Field(gt=0, le=1)  # probability of not failing in flight
+    unit_cost_usd: float = Field(ge=0)
+
+
+class Radar(_Record):
+    """A radar. Detection follows the radar range equation (see ``shieldwall.sensors``)."""
+
+    name: str
+    label: str
+    role: str                        # "fire_control" | "surveillance" | "early_warning"
+    peak_power_w: float = Field(gt=0)
+    antenna_gain_db: float
+    frequency_hz: float = Field(gt=0)
+    bandwidth_hz: float = Field(gt=0)
+    noise_figure_db: float = Field(ge=0)
+    losses_db: float = Field(ge=0)
+    pulses_integrated: int = Field(ge=1, default=1)
+    pfa: float = Field(gt=0, lt=1, default=1e-6)
+    max_range_m: float = Field(gt=0)           # instrumented range
+    min_elevation_rad: float = -0.02
+    max_elevation_rad: float = 1.4
+    sector_half_width_rad: float | None = None  # None: 360 degree coverage about the heading
+    antenna_height_m: float = Field(ge=0, default=10.0)
+    scan_period_s: float = Field(gt=0)
+    sigma_range_m: float = Field(gt=0)
+    sigma_azimuth_rad: float = Field(gt=0)
+    sigma_elevation_rad: float = Field(gt=0)
+    sigma_range_rate_mps: float = Field(gt=0, default=1.0)
+    false_alarms_per_scan: float = Field(ge=0, default=0.0)
+
+
+class Interceptor(_Record):
+    """An interceptor (or, for guns, one aimed burst)."""
+
+    name: str
+    label: str
+    kill_mechanism: str              # "hit_to_kill" | "blast_fragmentation" | "gun"
+    envelopes: dict[ThreatClass, Envelope]  # target classes it may engage; absent class: never
+    max_speed_mps: float = Field(gt=0)      # speed at burnout
+    burn_time_s: float = Field(ge=0)        # boost duration (speed rises linearly to max)
+    speed_decay_s: float = Field(gt=0)      # after burnout speed decays as exp(-t/tau) ...
+    min_speed_mps: float = Field(gt=0)      # ... down to this floor; below it the round is spent
+    max_time_of_flight_s: float = Field(gt=0)
+    max_accel_g: float = Field(ge=0)        # lateral acceleration limit (0: unguided, e.g. gun)
+    navigation_ratio: float = Field(ge=0)   # proportional navigation constant N
+    seeker_range_m: float = Field(ge=0)     # terminal homing acquisition range (0: command/none)
+    lethal_radius_m: float = Field(gt=0)    # miss distance scale of the lethality model
+    pk_max: float = Field(gt=0, le=1)       # single-shot kill probability at zero miss
+    unit_cost_usd: float = Field(ge=0)
+
+
+class AirDefenseSystem(_Record):
+    """A fire-unit type: its radar, the interceptors it may load and its timelines."""
+
+    name: str
+    label: str
+    radar: str                                   # Radar.name
+    interceptors: tuple[str, ...]                # Interceptor.name values it may load
+    launchers: int = Field(ge=1)                 # default launchers per battery
+    rounds_per_launcher: dict[str, int]          # per interceptor name
+    fire_channels: int = Field(ge=1)             # simultaneous guided engagements
+    launch_interval_s: float = Field(ge=0)       # between launches of one battery
+    reaction_time_s: float = Field(ge=0)         # from engagement decision to first launch
+    kill_assessment_delay_s: float = Field(ge=0) # after the intercept time
+    kill_assessment_pcorrect: float = Field(gt=0, le=1, default=0.95)
+    reload_time_s: float = Field(ge=0, default=0.0)  # 0: no reload within a raid
+
+
+class Catalog(_Record):
+    """All catalog records, keyed by name."""
+
+    threats: dict[str, ThreatType]
+    radars: dict[str, Radar]
+    interceptors: dict[str, Interceptor]
+    systems: dict[str, AirDefenseSystem]
+    sources: dict[str, dict[str, str]] = Field(default_factory=dict)  # "<kind>.<name>.<field>" -> source info

@@ -1,0 +1,146 @@
+"""Geodesy: WGS84 <-> ECEF <-> local ENU, radar horizon and line of sight over a curved earth.
+
+Conversions call pymap3d (vectorized over numpy arrays). Angles inside are radians; the
+``lat_deg``/``lon_deg`` names are the only places degrees appear. Azimuth is clockwise from north
+(``atan2(east, north)``), elevation above the local horizontal (DESIGN.md section 4).
+
+The rotation ECEF -> ENU at geodetic latitude phi and longitude lambda is::
+
+    R = [[-sin l,          cos l,          0    ],
+         [-sin p cos l,   -sin p sin l,    cos p],
+         [ cos p cos l,    cos p sin l,    sin p]]
+
+so ``enu = R @ (ecef - origin_ecef)``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pymap3d
+
+from shieldwall.core.types import BoolArray, FloatArray
+
+WGS84_A_M = 6378137.0
+WGS84_F = 1.0 / 298.257223563
+WGS84_B_M = WGS84_A_M * (1.0 - WGS84_F)
+EARTH_MEAN_RADIUS_M = 6371008.8
+EARTH_GM_M3_S2 = 3.986004418e14
+EARTH_OMEGA_RAD_S = 7.2921150e-5
+STANDARD_REFRACTION_K = 4.0 / 3.0
+
+_ELL = pymap3d.Ellipsoid.from_name("wgs84")
+
+
+def geodetic2ecef(lat_deg: FloatArray | float, lon_deg: FloatArray | float,
+                  alt_m: FloatArray | float) -> FloatArray:
+    """WGS84 geodetic (degrees, metres above the ellipsoid) -> ECEF, shape ``(..., 3)``."""
+    x, y, z = pymap3d.geodetic2ecef(np.asarray(lat_deg, float), np.asarray(lon_deg, float),
+                                    np.asarray(alt_m, float), ell=_ELL, deg=True)
+    return np.stack(np.broadcast_arrays(x, y, z), axis=-1).astype(np.float64)
+
+
+def ecef2geodetic(pos_ecef: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """ECEF ``(..., 3)`` -> (lat_deg, lon_deg, alt_m), each of shape ``(...)``."""
+    p = np.asarray(pos_ecef, float)
+    lat, lon, alt = pymap3d.ecef2geodetic(p[..., 0], p[..., 1], p[..., 2], ell=_ELL, deg=True)
+    return np.asarray(lat, float), np.asarray(lon, float), np.asarray(alt, float)
+
+
+def altitude_m(pos_ecef: FloatArray) -> FloatArray:
+    """Height above the WGS84 ellipsoid of ECEF points ``(..., 3)``."""
+    return ecef2geodetic(pos_ecef)[2]
+
+
+def enu_rotation(lat_deg: float, lon_deg: float) -> FloatArray:
+    """The 3x3 rotation R with ``enu = R @ (ecef - origin)`` (see the module docstring)."""
+    p, lam = np.radians(lat_deg), np.radians(lon_deg)
+    sp, cp, sl, cl = np.sin(p), np.cos(p), np.sin(lam), np.cos(lam)
+    return np.array([[-sl, cl, 0.0],
+                     [-sp * cl, -sp * sl, cp],
+                     [cp * cl, cp * sl, sp]])
+
+
+def ecef2enu(pos_ecef: FloatArray, origin_ecef: FloatArray, rotation: FloatArray) -> FloatArray:
+    """ECEF points ``(..., 3)`` -> ENU of the frame (``origin_ecef``, ``rotation``)."""
+    return (np.asarray(pos_ecef, float) - origin_ecef) @ rotation.T
+
+
+def enu2ecef(pos_enu: FloatArray, origin_ecef: FloatArray, rotation: FloatArray) -> FloatArray:
+    """ENU ``(..., 3)`` of the frame (``origin_ecef``, ``rotation``) -> ECEF."""
+    return np.asarray(pos_enu, float) @ rotation + origin_ecef
+
+
+def enu2aer(pos_enu: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """ENU ``(..., 3)`` -> (range_m, azimuth_rad in [0, 2pi), elevation_rad)."""
+    e, n, u = pos_enu[..., 0], pos_enu[..., 1], pos_enu[..., 2]
+    horizontal = np.hypot(e, n)
+    rng = np.hypot(horizontal, u)
+    az = np.mod(np.arctan2(e, n), 2.0 * np.pi)
+    el = np.arctan2(u, horizontal)
+    return rng, az, el
+
+
+def aer2enu(range_m: FloatArray, azimuth_rad: FloatArray, elevation_rad: FloatArray) -> FloatArray:
+    """(range, azimuth clockwise from north, elevation) -> ENU ``(..., 3)``."""
+    ce = np.cos(elevation_rad)
+    return np.stack([range_m * ce * np.sin(azimuth_rad), range_m * ce * np.cos(azimuth_rad),
+                     range_m * np.sin(elevation_rad)], axis=-1)
+
+
+def ground_distance_m(lat1_deg: FloatArray | float, lon1_deg: FloatArray | float,
+                      lat2_deg: FloatArray | float, lon2_deg: FloatArray | float) -> FloatArray:
+    """Great-circle distance on the mean sphere (haversine); within 0.5 % of the geodesic."""
+    p1, p2 = np.radians(lat1_deg), np.radians(lat2_deg)
+    dp = p2 - p1
+    dl = np.radians(np.asarray(lon2_deg, float) - np.asarray(lon1_deg, float))
+    a = np.sin(dp / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
+    return 2.0 * EARTH_MEAN_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+
+
+def radar_horizon_range_m(radar_alt_m: FloatArray | float, target_alt_m: FloatArray | float,
+                          k: float = STANDARD_REFRACTION_K) -> FloatArray:
+    """Maximum line-of-sight range between two heights over a smooth effective earth.
+
+    ``d = sqrt(2 k R h_r) + sqrt(2 k R h_t)`` (Skolnik; with k = 4/3 and heights in metres,
+    ``d_km ~= 4.12 (sqrt(h_r) + sqrt(h_t))``).
+    """
+    re = k * EARTH_MEAN_RADIUS_M
+    hr = np.maximum(np.asarray(radar_alt_m, float), 0.0)
+    ht = np.maximum(np.asarray(target_alt_m, float), 0.0)
+    return np.sqrt(2.0 * re * hr + hr**2) + np.sqrt(2.0 * re * ht + ht**2)
+
+
+def line_of_sight_clear(sensor_ecef: FloatArray, target_ecef: FloatArray,
+                        k: float = STANDARD_REFRACTION_K, clearance_m: float = 0.0) -> BoolArray:
+    """Whether the straight (refracted) ray from a sensor to targets clears a smooth earth.
+
+    Refraction is modelled with the effective-earth-radius method: the geometry is solved on a
+    sphere of radius ``k R`` with each point keeping its height above the ellipsoid, which turns
+    the bent ray into a straight line. The ray is blocked if its lowest point, strictly between
+    the ends, dips below ``clearance_m``.
+
+    sensor_ecef : (3,) ; target_ecef : (n, 3) ; returns (n,) bool.
+    """
+    s = np.asarray(sensor_ecef, float).reshape(1, 3)
+    t = np.atleast_2d(np.asarray(target_ecef, float))
+    hs = altitude_m(s)[0]
+    ht = altitude_m(t)
+    # Central angle between the two points (on the geocentric sphere).
+    su = s / np.linalg.norm(s, axis=1, keepdims=True)
+    tu = t / np.linalg.norm(t, axis=1, keepdims=True)
+    cos_theta = np.clip(np.sum(su * tu, axis=1), -1.0, 1.0)
+    theta_true = np.arccos(cos_theta)
+    re = k * EARTH_MEAN_RADIUS_M
+    # The same ground distance on the effective sphere.
+    theta = theta_true * EARTH_MEAN_RADIUS_M / re
+    rs, rt = re + hs, re + ht
+    # Points in the plane of the great circle: sensor at angle 0, target at theta.
+    xs, ys = rs, 0.0
+    xt, yt = rt * np.cos(theta), rt * np.sin(theta)
+    dx, dy = xt - xs, yt - ys
+    seg2 = dx * dx + dy * dy
+    u = np.where(seg2 > 0, -(xs * dx + ys * dy) / np.where(seg2 > 0, seg2, 1.0), 0.0)
+    u = np.clip(u, 0.0, 1.0)
+    closest = np.hypot(xs + u * dx, ys + u * dy)
+    interior = (u > 0.0) & (u < 1.0)
+    return ~(interior & (closest < re + clearance_m))
