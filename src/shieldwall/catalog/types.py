@@ -32,15 +32,20 @@ class ThreatType(_Record):
     name: str                      # registry name used in scenarios, e.g. "iskander-m"
     label: str                     # human label, e.g. "Iskander-M class (9M723)"
     threat_class: ThreatClass
-    profile: str                   # "quasi_ballistic" | "aeroballistic" | "cruise" | "dive_cruise" | "drone"
+    # profile: "quasi_ballistic" | "aeroballistic" | "cruise" | "dive_cruise" | "drone"
+    profile: str
     max_range_m: float = Field(gt=0)
-    speed_mps: float = Field(gt=0)          # cruise speed (air-breathers) or nominal burnout speed scale
+    # cruise speed (air-breathers) or nominal burnout speed scale
+    speed_mps: float = Field(gt=0)
     cruise_alt_m: float = Field(ge=0, default=0.0)   # air-breathers: cruise height above ground
     launch_alt_m: float = Field(ge=0, default=0.0)   # air-launched types: release altitude
-    launch_speed_mps: float = Field(ge=0, default=0.0)  # air-launched types: carrier speed at release
+    # air-launched types: carrier speed at release
+    launch_speed_mps: float = Field(ge=0, default=0.0)
     apogee_alt_m: float = Field(ge=0, default=0.0)   # ballistic/aeroballistic/dive: nominal apogee
-    dive_range_m: float = Field(ge=0, default=0.0)   # dive_cruise / aeroballistic: terminal dive ground range
-    terminal_maneuver_g: float = Field(ge=0, default=0.0)  # quasi-ballistic terminal maneuver magnitude
+    # dive_cruise / aeroballistic: terminal dive ground range
+    dive_range_m: float = Field(ge=0, default=0.0)
+    # quasi-ballistic terminal maneuver magnitude
+    terminal_maneuver_g: float = Field(ge=0, default=0.0)
     terminal_maneuver_alt_m: float = Field(ge=0, default=0.0)  # maneuver starts below this altitude
     ballistic_coefficient_kg_m2: float = Field(gt=0, default=1e4)  # m / (Cd A), drag model
     rcs_m2: float = Field(gt=0)
@@ -123,4 +128,5 @@ class Catalog(_Record):
     radars: dict[str, Radar]
     interceptors: dict[str, Interceptor]
     systems: dict[str, AirDefenseSystem]
-    sources: dict[str, dict[str, str]] = Field(default_factory=dict)  # "<kind>.<name>.<field>" -> source info
+    # "<kind>.<name>.<field>" -> source info (source, confidence, note, as_written)
+    sources: dict[str, dict[str, str]] = Field(default_factory=dict)

@@ -1,0 +1,162 @@
+"""Loading the packaged notional catalog and keeping the source next to every number.
+
+The packaged ``catalog.yaml`` writes every number as a *sourced value*::
+
+    max_range_m: {value: 500, unit: km, source: "https://...", confidence: high, note: "..."}
+
+``load_catalog`` strips these mappings into plain SI values for the pydantic records
+(``shieldwall.catalog.types``) and collects the provenance into ``Catalog.sources``, keyed by the
+dotted path of the field, e.g. ``"threats.iskander-m.max_range_m"`` or
+``"interceptors.pac3-mse.envelopes.ballistic.max_range_m"``. A bare number anywhere in the records
+is an error: no figure enters the model without a source or a ``notional`` label.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+import yaml
+
+from shieldwall.catalog.types import AirDefenseSystem, Catalog, Interceptor, Radar, ThreatType
+from shieldwall.core.errors import ShieldwallError
+
+#: Confidence labels (the shared catalog's key plus ``notional`` for figures chosen by us).
+CONFIDENCE_LEVELS: tuple[str, ...] = ("high", "moderate", "low", "notional")
+
+#: Units a sourced value may be written in, with the factor to the field's SI unit.
+UNIT_FACTORS: dict[str, float] = {
+    "1": 1.0, "m": 1.0, "km": 1e3, "rad": 1.0, "deg": math.pi / 180.0, "s": 1.0, "min": 60.0,
+    "h": 3600.0, "m/s": 1.0, "m2": 1.0, "kg": 1.0, "usd": 1.0, "W": 1.0, "kW": 1e3, "MW": 1e6,
+    "Hz": 1.0, "kHz": 1e3, "MHz": 1e6, "GHz": 1e9, "dB": 1.0, "g": 1.0,
+}
+
+_SOURCED_KEYS = frozenset({"value", "unit", "source", "confidence", "note"})
+_SECTIONS: dict[str, type[ThreatType | Radar | Interceptor | AirDefenseSystem]] = {
+    "threats": ThreatType, "radars": Radar, "interceptors": Interceptor,
+    "systems": AirDefenseSystem,
+}
+
+
+class CatalogError(ShieldwallError):
+    """The catalog file is malformed (a packaging bug, or a user catalog with a mistake)."""
+
+
+class YamlLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that also reads ``1e5`` and ``1.0e5`` as floats.
+
+    PyYAML follows YAML 1.1, whose float pattern needs a dot and a signed exponent, so ``3e6``
+    would otherwise load as a string. This adds the YAML 1.2 form.
+    """
+
+
+YamlLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+                  |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
+                  |\.[0-9_]+(?:[eE][-+]?[0-9]+)?
+                  |[-+]?\.(?:inf|Inf|INF)
+                  |\.(?:nan|NaN|NAN))$""", re.X),
+    list("-+0123456789."),
+)
+
+
+def _is_number(x: object) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool)
+
+
+def _strip_sourced(node: Any, path: str, sources: dict[str, dict[str, str]]) -> Any:
+    """Replace sourced-value mappings by their SI value, recording provenance under ``path``."""
+    if isinstance(node, Mapping) and "value" in node:
+        extra = set(node) - _SOURCED_KEYS
+        if extra or "source" not in node or "confidence" not in node:
+            raise CatalogError(
+                f"{path}: a sourced value needs keys value, source, confidence (optional unit,"
+                f" note); got {sorted(node)}")
+        confidence = str(node["confidence"])
+        if confidence not in CONFIDENCE_LEVELS:
+            raise CatalogError(f"{path}: confidence {confidence!r} is not one of "
+                               f"{', '.join(CONFIDENCE_LEVELS)}")
+        source = node["source"]
+        note = node.get("note")
+        if not source or (confidence == "notional" and not note):
+            raise CatalogError(f"{path}: needs a source, and a note when notional")
+        value = node["value"]
+        unit = str(node.get("unit", "1"))
+        if unit not in UNIT_FACTORS:
+            raise CatalogError(f"{path}: unknown unit {unit!r}; known: {', '.join(UNIT_FACTORS)}")
+        if value is not None:
+            if not _is_number(value):
+                raise CatalogError(f"{path}: value must be a number or null, got {value!r}")
+            factor = UNIT_FACTORS[unit]
+            if factor != 1.0:
+                value = float(value) * factor
+        written = "null" if node["value"] is None else str(node["value"])
+        if unit != "1" and node["value"] is not None:
+            written += f" {unit}"
+        info = {"source": str(source), "confidence": confidence, "as_written": written}
+        if note:
+            info["note"] = str(note)
+        sources[path] = info
+        return value
+    if isinstance(node, Mapping):
+        return {str(k): _strip_sourced(v, f"{path}.{k}", sources) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_strip_sourced(v, f"{path}[{i}]", sources) for i, v in enumerate(node)]
+    if _is_number(node):
+        raise CatalogError(f"{path}: bare number {node!r}: write {{value, source, confidence}}")
+    return node
+
+
+def parse_catalog(data: Mapping[str, Any]) -> Catalog:
+    """Build a ``Catalog`` from the parsed YAML mapping (sourced values, names as keys).
+
+    Raises ``CatalogError`` on a bare number, a malformed sourced value, a record that fails its
+    pydantic type, or a system naming a radar or interceptor that does not exist.
+    """
+    sources: dict[str, dict[str, str]] = {}
+    sections: dict[str, dict[str, Any]] = {}
+    for section, record_type in _SECTIONS.items():
+        raw = data.get(section) or {}
+        if not isinstance(raw, Mapping):
+            raise CatalogError(f"{section}: expected a mapping of name -> record")
+        records: dict[str, Any] = {}
+        for name, body in raw.items():
+            if not isinstance(body, Mapping):
+                raise CatalogError(f"{section}.{name}: expected a mapping")
+            plain = _strip_sourced(body, f"{section}.{name}", sources)
+            try:
+                records[str(name)] = record_type.model_validate({"name": str(name), **plain})
+            except ValueError as err:
+                raise CatalogError(f"{section}.{name}: {err}") from err
+        sections[section] = records
+    catalog = Catalog(**sections, sources=sources)
+    for name, system in catalog.systems.items():
+        if system.radar not in catalog.radars:
+            raise CatalogError(f"systems.{name}.radar: unknown radar {system.radar!r}")
+        for interceptor in (*system.interceptors, *system.rounds_per_launcher):
+            if interceptor not in catalog.interceptors:
+                raise CatalogError(f"systems.{name}: unknown interceptor {interceptor!r}")
+        missing = set(system.interceptors) - set(system.rounds_per_launcher)
+        if missing:
+            raise CatalogError(f"systems.{name}.rounds_per_launcher: missing {sorted(missing)}")
+    return catalog
+
+
+def parse_catalog_text(text: str) -> Catalog:
+    """Parse catalog YAML text (same format as the packaged file)."""
+    data = yaml.load(text, Loader=YamlLoader)  # a SafeLoader subclass
+    if not isinstance(data, Mapping):
+        raise CatalogError("catalog: the top level must be a mapping")
+    return parse_catalog(data)
+
+
+@lru_cache(maxsize=1)
+def load_catalog() -> Catalog:
+    """The packaged notional catalog (immutable, loaded once per process)."""
+    text = resources.files("shieldwall.catalog").joinpath("catalog.yaml").read_text("utf-8")
+    return parse_catalog_text(text)
