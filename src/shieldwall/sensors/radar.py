@@ -1,0 +1,293 @@
+"""Radar sites and the scan-by-scan detector: coverage, horizon, Pd, noise, false alarms.
+
+One call of ``RadarDetector.detect`` is one scan of every target (the engine decides when a
+radar is due from ``Radar.scan_period_s``). For each target, in array form:
+
+1. Geometry in the site's local ENU frame (origin at the antenna phase centre, at
+   ``alt_m + radar.antenna_height_m`` above the ellipsoid): range ``R = |p - o|``, azimuth
+   ``atan2(e, n)`` in [0, 2 pi), elevation ``atan2(u, sqrt(e^2 + n^2))`` and range rate
+   ``R_dot = (p - o) . v / R`` (the site is fixed in ECEF, so ECEF velocity is relative velocity).
+2. Coverage: alive, ``min_range_m <= R <= radar.max_range_m``, elevation within
+   ``[radar.min_elevation_rad, radar.max_elevation_rad]``, ``|wrap(az - heading)| <=
+   sector_half_width_rad`` (``None``: all round), and a line of sight that clears the smooth
+   earth with the effective-earth-radius (k = 4/3) refraction model (``geo.line_of_sight_clear``;
+   a target at height ``h_t`` is visible from ``h_r`` out to ``~4.12 (sqrt(h_r) + sqrt(h_t))`` km).
+3. Detection: mean SNR from the radar range equation (``detection.radar_snr``), one-look
+   ``Pd = detection_probability(SNR, Pfa, swerling)``. The scan-to-scan RCS fluctuation of
+   Swerling 1-4 targets is realised by drawing the detection as a Bernoulli trial with the
+   fluctuation-averaged Pd (not by drawing an RCS sample): the marginal detection probability
+   per scan is exact and independent from scan to scan, as Swerling 1/3 prescribe. The
+   reported ``snr_db`` is therefore the mean SNR.
+4. Measurement: ``z = (R, az, el, R_dot) + w``, ``w ~ N(0, diag(sigma_range_m^2,
+   sigma_azimuth_rad^2, sigma_elevation_rad^2, sigma_range_rate_mps^2))`` with the catalog
+   sigmas (not scaled with SNR); the noisy azimuth is wrapped to [0, 2 pi).
+5. False alarms: ``Poisson(radar.false_alarms_per_scan)`` plots per scan, uniform in the
+   measurement space of the covered volume (range uniform in ``[min_range_m, max_range_m]``,
+   azimuth uniform in the sector, elevation uniform in the elevation limits, range rate uniform
+   in ``+-false_alarm_max_range_rate_mps``). Noise false alarms occur with equal probability in
+   every range-angle resolution cell, so uniform in (R, az, el) — not in Cartesian volume — is
+   the physical distribution, and it is the constant clutter density trackers assume. Their
+   ``truth_index`` is -1 and ``snr_db`` is the threshold-to-noise ratio ``10 log10(ln(1/Pfa))``.
+6. The plots of a scan are returned in a random order, so the position of a plot in the batch
+   says nothing about whether it is a false alarm.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import numpy as np
+
+from shieldwall import geo
+from shieldwall.catalog.types import Radar
+from shieldwall.core.types import BoolArray, FloatArray, IntArray
+from shieldwall.sensors.detection import (
+    detection_probability,
+    linear_to_db,
+    radar_snr_for,
+)
+from shieldwall.sensors.detections import Detections
+
+TWO_PI = 2.0 * np.pi
+
+
+class Polar(NamedTuple):
+    """Sensor-frame spherical coordinates of n points, each ``(n,)`` float64."""
+
+    range_m: FloatArray
+    azimuth_rad: FloatArray
+    elevation_rad: FloatArray
+    range_rate_mps: FloatArray
+
+
+def wrap_two_pi(angle_rad: FloatArray) -> FloatArray:
+    """Wrap angles to [0, 2 pi) (``np.mod`` can round tiny negatives up to exactly 2 pi)."""
+    wrapped = np.mod(angle_rad, TWO_PI)
+    return np.where(wrapped >= TWO_PI, 0.0, wrapped)
+
+
+def wrap_pi(angle_rad: FloatArray) -> FloatArray:
+    """Wrap angles to [-pi, pi)."""
+    return np.mod(np.asarray(angle_rad, np.float64) + np.pi, TWO_PI) - np.pi
+
+
+def ecef2polar(pos_ecef: FloatArray, vel_ecef: FloatArray, origin_ecef: FloatArray,
+               rotation: FloatArray) -> Polar:
+    """ECEF positions and velocities -> range, azimuth, elevation, range rate of a sensor frame.
+
+    Parameters
+    ----------
+    pos_ecef, vel_ecef : (n, 3) ECEF position (m) and velocity (m/s)
+    origin_ecef : (3,) ECEF of the sensor; rotation : (3, 3) ECEF -> ENU (``geo.enu_rotation``)
+
+    Returns
+    -------
+    Polar of (n,) arrays: range (m), azimuth clockwise from north in [0, 2 pi), elevation
+    (rad), range rate ``(p - o) . v / |p - o|`` (m/s; 0 at zero range).
+    """
+    relative = np.asarray(pos_ecef, np.float64) - origin_ecef
+    range_m, azimuth_rad, elevation_rad = geo.enu2aer(relative @ rotation.T)
+    dot = np.einsum("ij,ij->i", relative, np.asarray(vel_ecef, np.float64))
+    range_rate = np.divide(dot, range_m, out=np.zeros_like(dot), where=range_m > 0)
+    return Polar(range_m, wrap_two_pi(azimuth_rad), elevation_rad, range_rate)
+
+
+def coverage_mask(range_m: FloatArray, azimuth_rad: FloatArray, elevation_rad: FloatArray,
+                  min_range_m: float, max_range_m: float, min_elevation_rad: float,
+                  max_elevation_rad: float, heading_rad: float,
+                  sector_half_width_rad: float | None) -> BoolArray:
+    """Whether points (all ``(n,)``) lie inside the range/elevation/azimuth-sector limits.
+
+    The sector is ``|wrap_pi(az - heading)| <= half width``; ``None`` (or >= pi) is all round.
+    Line of sight is not tested here (see ``RadarDetector.visible``).
+    """
+    inside = ((range_m >= min_range_m) & (range_m <= max_range_m)
+              & (elevation_rad >= min_elevation_rad) & (elevation_rad <= max_elevation_rad))
+    if sector_half_width_rad is not None and sector_half_width_rad < np.pi:
+        inside &= np.abs(wrap_pi(azimuth_rad - heading_rad)) <= sector_half_width_rad
+    return np.asarray(inside, np.bool_)
+
+
+@dataclass(frozen=True)
+class RadarSite:
+    """A radar on the ground: its catalog record, where it stands and where it looks.
+
+    Attributes
+    ----------
+    sensor_id : int, unique among the scenario's sensors (goes into ``Detections.sensor_id``)
+    name : str, label for logs and reports
+    radar : the catalog ``Radar`` record
+    lat_deg, lon_deg : WGS84 geodetic position of the site, degrees
+    alt_m : ground height of the site above the ellipsoid, m (the antenna is
+        ``radar.antenna_height_m`` higher)
+    heading_rad : centre of the azimuth sector, clockwise from north, rad
+    origin_ecef : (3,) computed: ECEF of the antenna (read-only)
+    rotation : (3, 3) computed: ECEF -> local ENU rotation at the site (read-only)
+    """
+
+    sensor_id: int
+    name: str
+    radar: Radar
+    lat_deg: float
+    lon_deg: float
+    alt_m: float = 0.0
+    heading_rad: float = 0.0
+    origin_ecef: FloatArray = field(init=False, repr=False, compare=False)
+    rotation: FloatArray = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        origin = geo.geodetic2ecef(self.lat_deg, self.lon_deg,
+                                   self.alt_m + self.radar.antenna_height_m).reshape(3)
+        rotation = geo.enu_rotation(self.lat_deg, self.lon_deg)
+        origin.setflags(write=False)
+        rotation.setflags(write=False)
+        object.__setattr__(self, "origin_ecef", origin)
+        object.__setattr__(self, "rotation", rotation)
+
+    @property
+    def antenna_alt_m(self) -> float:
+        """Height of the antenna above the ellipsoid, m."""
+        return float(self.alt_m + self.radar.antenna_height_m)
+
+
+@dataclass(frozen=True)
+class RadarDetector:
+    """Detection and measurement model of one radar site (see the module docstring).
+
+    Attributes
+    ----------
+    site : the ``RadarSite``
+    min_range_m : blind range (eclipsing by the transmitted pulse), m; also the lower range
+        limit of false alarms
+    false_alarm_max_range_rate_mps : false-alarm range rates are uniform in +- this, m/s
+    refraction_k : effective earth radius factor of the line-of-sight test
+    terrain_clearance_m : the ray must clear the smooth earth by this height, m
+    """
+
+    site: RadarSite
+    min_range_m: float = 1000.0
+    false_alarm_max_range_rate_mps: float = 500.0
+    refraction_k: float = geo.STANDARD_REFRACTION_K
+    terrain_clearance_m: float = 0.0
+
+    def polar(self, pos_ecef: FloatArray, vel_ecef: FloatArray) -> Polar:
+        """True range, azimuth, elevation and range rate of targets ``(n, 3)`` (no noise)."""
+        return ecef2polar(_as_points(pos_ecef), _as_points(vel_ecef), self.site.origin_ecef,
+                          self.site.rotation)
+
+    def _in_limits(self, polar: Polar) -> BoolArray:
+        radar = self.site.radar
+        return coverage_mask(polar.range_m, polar.azimuth_rad, polar.elevation_rad,
+                             self.min_range_m, radar.max_range_m, radar.min_elevation_rad,
+                             radar.max_elevation_rad, self.site.heading_rad,
+                             radar.sector_half_width_rad)
+
+    def visible(self, pos_ecef: FloatArray) -> BoolArray:
+        """Whether targets ``(n, 3)`` are inside coverage and above the radar horizon, ``(n,)``."""
+        pos = _as_points(pos_ecef)
+        inside = self._in_limits(self.polar(pos, np.zeros_like(pos)))
+        index = np.flatnonzero(inside)
+        if index.size:
+            inside[index] = geo.line_of_sight_clear(self.site.origin_ecef, pos[index],
+                                                    self.refraction_k, self.terrain_clearance_m)
+        return inside
+
+    def detection_probability(self, pos_ecef: FloatArray, rcs_m2: FloatArray,
+                              swerling: IntArray) -> FloatArray:
+        """Per-scan Pd of targets ``(n, 3)`` with mean RCS (n,) m^2; 0 where not visible."""
+        pos = _as_points(pos_ecef)
+        pd = np.zeros(pos.shape[0])
+        visible = self.visible(pos)
+        if np.any(visible):
+            range_m = np.linalg.norm(pos[visible] - self.site.origin_ecef, axis=1)
+            snr = radar_snr_for(self.site.radar, np.broadcast_to(rcs_m2, pd.shape)[visible],
+                                range_m)
+            pd[visible] = detection_probability(snr, self.site.radar.pfa,
+                                                np.broadcast_to(swerling, pd.shape)[visible])
+        return pd
+
+    def detect(self, pos_ecef: FloatArray, vel_ecef: FloatArray, rcs_m2: FloatArray,
+               swerling: IntArray, alive: BoolArray, time_s: float,
+               rng: np.random.Generator) -> Detections:
+        """One scan of all targets.
+
+        Parameters
+        ----------
+        pos_ecef, vel_ecef : (n, 3) ECEF truth position (m) and velocity (m/s)
+        rcs_m2 : (n,) mean radar cross-section, m^2
+        swerling : (n,) int Swerling case 0..4
+        alive : (n,) bool; targets not alive (not launched, ended, killed) are never detected
+        time_s : scan time, s
+        rng : the generator of this radar's random stream
+
+        Returns
+        -------
+        Detections of the scan (target plots and false alarms, in random order).
+        """
+        site, radar = self.site, self.site.radar
+        pos = _as_points(pos_ecef)
+        vel = _as_points(vel_ecef)
+        n = pos.shape[0]
+        rcs = np.broadcast_to(np.asarray(rcs_m2, np.float64), (n,))
+        cases = np.broadcast_to(np.asarray(swerling, np.int64), (n,))
+        alive_b = np.broadcast_to(np.asarray(alive, np.bool_), (n,))
+
+        truth = self.polar(pos, vel)
+        candidate = alive_b & self._in_limits(truth)
+        index = np.flatnonzero(candidate)
+        if index.size:
+            clear = geo.line_of_sight_clear(site.origin_ecef, pos[index], self.refraction_k,
+                                            self.terrain_clearance_m)
+            index = index[clear]
+        snr = radar_snr_for(radar, rcs[index], truth.range_m[index])
+        pd = detection_probability(snr, radar.pfa, cases[index])
+        hit = rng.random(index.size) < pd
+        index, snr = index[hit], snr[hit]
+
+        m = index.size
+        noise = rng.standard_normal((4, m))
+        measured = Polar(
+            truth.range_m[index] + radar.sigma_range_m * noise[0],
+            wrap_two_pi(truth.azimuth_rad[index] + radar.sigma_azimuth_rad * noise[1]),
+            truth.elevation_rad[index] + radar.sigma_elevation_rad * noise[2],
+            truth.range_rate_mps[index] + radar.sigma_range_rate_mps * noise[3],
+        )
+        clutter = self.false_alarms(rng)
+        k = clutter.range_m.size
+        order = rng.permutation(m + k)
+        threshold_db = float(linear_to_db(np.log(1.0 / radar.pfa)))
+        return Detections(
+            time_s=np.full(m + k, float(time_s)),
+            sensor_id=np.full(m + k, site.sensor_id, np.int64),
+            range_m=np.concatenate([measured.range_m, clutter.range_m])[order],
+            azimuth_rad=np.concatenate([measured.azimuth_rad, clutter.azimuth_rad])[order],
+            elevation_rad=np.concatenate([measured.elevation_rad,
+                                          clutter.elevation_rad])[order],
+            range_rate_mps=np.concatenate([measured.range_rate_mps,
+                                           clutter.range_rate_mps])[order],
+            snr_db=np.concatenate([linear_to_db(snr), np.full(k, threshold_db)])[order],
+            truth_index=np.concatenate([index.astype(np.int64),
+                                        np.full(k, -1, np.int64)])[order],
+        )
+
+    def false_alarms(self, rng: np.random.Generator) -> Polar:
+        """Draw one scan's false alarms: Poisson count, uniform in measurement space."""
+        radar = self.site.radar
+        count = int(rng.poisson(radar.false_alarms_per_scan))
+        half = radar.sector_half_width_rad
+        if half is None or half >= np.pi:
+            azimuth = rng.uniform(0.0, TWO_PI, count)
+        else:
+            azimuth = self.site.heading_rad + rng.uniform(-half, half, count)
+        return Polar(
+            rng.uniform(self.min_range_m, radar.max_range_m, count),
+            wrap_two_pi(azimuth),
+            rng.uniform(radar.min_elevation_rad, radar.max_elevation_rad, count),
+            rng.uniform(-self.false_alarm_max_range_rate_mps,
+                        self.false_alarm_max_range_rate_mps, count),
+        )
+
+
+def _as_points(array: FloatArray) -> FloatArray:
+    return np.asarray(array, np.float64).reshape(-1, 3)
