@@ -64,3 +64,37 @@ def time_to_distance(interceptor: Interceptor, distance_m: FloatArray | float) -
 def max_reach_m(interceptor: Interceptor) -> float:
     """Path length flown in the maximum time of flight."""
     return float(distance_at(interceptor, interceptor.max_time_of_flight_s))
+
+
+def speed_profile(t_s: FloatArray, max_speed_mps: FloatArray, burn_time_s: FloatArray,
+                  speed_decay_s: FloatArray, min_speed_mps: FloatArray) -> FloatArray:
+    """Row-wise ``speed_at``: the same profile with per-element parameters (all broadcast).
+
+    Lets one vectorized call serve interceptors of different types (parameters gathered by
+    ``type_index``). Equal to ``speed_at(interceptor, t)`` for each row's interceptor.
+    """
+    t = np.asarray(t_s, float)
+    vmax = np.asarray(max_speed_mps, float)
+    tb = np.asarray(burn_time_s, float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        boost = np.where(tb > 0, vmax * np.clip(t, 0.0, None) / np.where(tb > 0, tb, 1.0), vmax)
+    coast = np.maximum(min_speed_mps, vmax * np.exp(-np.clip(t - tb, 0.0, None) / speed_decay_s))
+    return np.where(t < tb, boost, coast)
+
+
+def distance_profile(t_s: FloatArray, max_speed_mps: FloatArray, burn_time_s: FloatArray,
+                     speed_decay_s: FloatArray, min_speed_mps: FloatArray) -> FloatArray:
+    """Row-wise ``distance_at``: path length (m) flown by ``t_s`` with per-element parameters."""
+    t = np.clip(np.asarray(t_s, float), 0.0, None)
+    vmax = np.asarray(max_speed_mps, float)
+    tb = np.asarray(burn_time_s, float)
+    tau = np.asarray(speed_decay_s, float)
+    vmin = np.asarray(min_speed_mps, float)
+    boost_d = np.where(tb > 0, 0.5 * vmax * np.minimum(t, tb) ** 2 / np.where(tb > 0, tb, 1.0),
+                       0.0)
+    t_floor = np.where(vmax > vmin, tau * np.log(np.maximum(vmax / vmin, 1.0)), 0.0)
+    tc = np.clip(t - tb, 0.0, None)
+    tc_exp = np.minimum(tc, t_floor)
+    exp_d = vmax * tau * (1.0 - np.exp(-tc_exp / tau))
+    floor_d = vmin * np.clip(tc - t_floor, 0.0, None)
+    return boost_d + exp_d + floor_d
