@@ -40,9 +40,36 @@ def geodetic2ecef(lat_deg: FloatArray | float, lon_deg: FloatArray | float,
 
 
 def ecef2geodetic(pos_ecef: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """ECEF ``(..., 3)`` -> (lat_deg, lon_deg, alt_m), each of shape ``(...)``."""
+    """ECEF ``(..., 3)`` -> (lat_deg, lon_deg, alt_m), each of shape ``(...)``.
+
+    Heikkinen's exact closed form (Heikkinen 1982; Zhu 1994), vectorized without iteration:
+    sub-millimetre agreement with pymap3d's iterative solution (tested), several times faster
+    on the small arrays of the hot paths. Valid away from the earth's centre (|p| > 100 km).
+    """
     p = np.asarray(pos_ecef, float)
-    lat, lon, alt = pymap3d.ecef2geodetic(p[..., 0], p[..., 1], p[..., 2], ell=_ELL, deg=True)
+    x, y, z = p[..., 0], p[..., 1], p[..., 2]
+    a, b = WGS84_A_M, WGS84_B_M
+    e2 = 1.0 - (b * b) / (a * a)
+    ep2 = (a * a) / (b * b) - 1.0
+    r = np.hypot(x, y)
+    big_f = 54.0 * b * b * z * z
+    g = r * r + (1.0 - e2) * z * z - e2 * (a * a - b * b)
+    c = e2 * e2 * big_f * r * r / (g * g * g)
+    s_ = np.cbrt(1.0 + c + np.sqrt(c * c + 2.0 * c))
+    k = s_ + 1.0 + 1.0 / s_
+    pp = big_f / (3.0 * k * k * g * g)
+    q = np.sqrt(1.0 + 2.0 * e2 * e2 * pp)
+    r0 = (-(pp * e2 * r) / (1.0 + q)
+          + np.sqrt(np.maximum(0.5 * a * a * (1.0 + 1.0 / q)
+                               - pp * (1.0 - e2) * z * z / (q * (1.0 + q))
+                               - 0.5 * pp * r * r, 0.0)))
+    t = r - e2 * r0
+    u = np.sqrt(t * t + z * z)
+    v = np.sqrt(t * t + (1.0 - e2) * z * z)
+    z0 = b * b * z / (a * v)
+    alt = u * (1.0 - b * b / (a * v))
+    lat = np.degrees(np.arctan2(z + ep2 * z0, r))
+    lon = np.degrees(np.arctan2(y, x))
     return np.asarray(lat, float), np.asarray(lon, float), np.asarray(alt, float)
 
 

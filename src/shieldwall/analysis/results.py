@@ -1,0 +1,94 @@
+"""The results directory of ``shieldwall run`` (DESIGN.md section 6.2), written atomically.
+
+Everything is first written into a hidden sibling directory; only when every file is complete
+is it renamed into place, so a crash or Ctrl-C never leaves a partial directory that looks whole.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+TABLE_FILES = ("truth", "tracks", "detections", "interceptors", "events")
+
+
+def _table(columns: Mapping[str, Any]) -> pa.Table:
+    arrays = {}
+    for name, col in columns.items():
+        if isinstance(col, np.ndarray):
+            arrays[name] = pa.array(col)
+        else:
+            arrays[name] = pa.array(list(col))
+    return pa.table(arrays)
+
+
+def write_json(path: Path, obj: Any) -> None:
+    path.write_text(json.dumps(obj, indent=2, sort_keys=False, default=_default) + "\n",
+                    encoding="utf-8")
+
+
+def _default(obj: Any) -> Any:
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.floating):
+        return float(obj)
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    raise TypeError(f"not JSON serializable: {type(obj)}")
+
+
+def write_run_directory(
+    outdir: Path,
+    summary: Mapping[str, Any],
+    scenario_doc: Mapping[str, Any],
+    tables: Mapping[str, Mapping[str, Any]],
+    run_info: Mapping[str, Any] | None = None,
+    finalize: Callable[[Path], Any] | None = None,
+) -> Path:
+    """Write the results directory atomically and return its path.
+
+    ``tables`` maps each of ``TABLE_FILES`` to its columns; ``finalize(tmpdir)`` runs after the
+    data files are written and before the directory is moved into place (the report writer).
+    ``run_info`` (wall time, host) is kept apart from ``summary.json`` so that the summary is
+    bit-identical for the same seed.
+    """
+    outdir = Path(outdir)
+    parent = outdir.resolve().parent
+    parent.mkdir(parents=True, exist_ok=True)
+    tmp = parent / f".{outdir.name}.partial-{os.getpid()}"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir()
+    try:
+        for name in TABLE_FILES:
+            pq.write_table(_table(tables[name]), tmp / f"{name}.parquet")
+        write_json(tmp / "scenario.json", scenario_doc)
+        if run_info is not None:
+            write_json(tmp / "run_info.json", run_info)
+        write_json(tmp / "summary.json", summary)
+        if finalize is not None:
+            finalize(tmp)
+        if outdir.exists():
+            old = parent / f".{outdir.name}.old-{os.getpid()}"
+            outdir.rename(old)
+            tmp.rename(outdir)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            tmp.rename(outdir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return outdir
+
+
+def read_table(outdir: Path, name: str) -> pa.Table:
+    """Read one of the parquet tables of a results directory."""
+    return pq.read_table(Path(outdir) / f"{name}.parquet")
