@@ -15,8 +15,11 @@ so ``enu = R @ (ecef - origin_ecef)``.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pymap3d
+from numba import njit
 
 from shieldwall.core.types import BoolArray, FloatArray
 
@@ -138,7 +141,8 @@ def radar_horizon_range_m(radar_alt_m: FloatArray | float, target_alt_m: FloatAr
 
 
 def line_of_sight_clear(sensor_ecef: FloatArray, target_ecef: FloatArray,
-                        k: float = STANDARD_REFRACTION_K, clearance_m: float = 0.0) -> BoolArray:
+                        k: float = STANDARD_REFRACTION_K, clearance_m: float = 0.0,
+                        sensor_alt_m: float | None = None) -> BoolArray:
     """Whether the straight (refracted) ray from a sensor to targets clears a smooth earth.
 
     Refraction is modelled with the effective-earth-radius method: the geometry is solved on a
@@ -146,28 +150,64 @@ def line_of_sight_clear(sensor_ecef: FloatArray, target_ecef: FloatArray,
     the bent ray into a straight line. The ray is blocked if its lowest point, strictly between
     the ends, dips below ``clearance_m``.
 
-    sensor_ecef : (3,) ; target_ecef : (n, 3) ; returns (n,) bool.
+    sensor_ecef : (3,) ; target_ecef : (n, 3) ; returns (n,) bool. ``sensor_alt_m``: the
+    sensor's ``altitude_m`` when the caller has it cached (computed here otherwise).
     """
-    s = np.asarray(sensor_ecef, float).reshape(1, 3)
-    t = np.atleast_2d(np.asarray(target_ecef, float))
-    hs = altitude_m(s)[0]
-    ht = altitude_m(t)
-    # Central angle between the two points (on the geocentric sphere).
-    su = s / np.linalg.norm(s, axis=1, keepdims=True)
-    tu = t / np.linalg.norm(t, axis=1, keepdims=True)
-    cos_theta = np.clip(np.sum(su * tu, axis=1), -1.0, 1.0)
-    theta_true = np.arccos(cos_theta)
+    s = np.asarray(sensor_ecef, float).reshape(3)
+    t = np.ascontiguousarray(np.atleast_2d(np.asarray(target_ecef, float)))
+    if sensor_alt_m is None:
+        sensor_alt_m = float(altitude_m(s.reshape(1, 3))[0])
+    return _los_clear_kernel(s, float(sensor_alt_m), t, float(k), float(clearance_m))
+
+
+@njit(cache=True, error_model="numpy")
+def _altitude_scalar(x: float, y: float, z: float) -> float:  # pragma: no cover - compiled
+    """Height of ``ecef2geodetic`` for one point, the same operations in the same order."""
+    a, b = WGS84_A_M, WGS84_B_M
+    e2 = 1.0 - (b * b) / (a * a)
+    r = math.hypot(x, y)
+    big_f = 54.0 * b * b * z * z
+    g = r * r + (1.0 - e2) * z * z - e2 * (a * a - b * b)
+    c = e2 * e2 * big_f * r * r / (g * g * g)
+    s_ = np.cbrt(1.0 + c + math.sqrt(c * c + 2.0 * c))
+    k = s_ + 1.0 + 1.0 / s_
+    pp = big_f / (3.0 * k * k * g * g)
+    q = math.sqrt(1.0 + 2.0 * e2 * e2 * pp)
+    r0 = (-(pp * e2 * r) / (1.0 + q)
+          + math.sqrt(max(0.5 * a * a * (1.0 + 1.0 / q)
+                          - pp * (1.0 - e2) * z * z / (q * (1.0 + q))
+                          - 0.5 * pp * r * r, 0.0)))
+    t = r - e2 * r0
+    u = math.sqrt(t * t + z * z)
+    v = math.sqrt(t * t + (1.0 - e2) * z * z)
+    return u * (1.0 - b * b / (a * v))
+
+
+@njit(cache=True, error_model="numpy")
+def _los_clear_kernel(s: FloatArray, hs: float, t: FloatArray, k: float,
+                      clearance_m: float) -> BoolArray:  # pragma: no cover - compiled
+    """Per-target loop of ``line_of_sight_clear`` (same arithmetic as the array form)."""
+    n = t.shape[0]
+    out = np.empty(n, np.bool_)
+    norm_s = math.sqrt(s[0] * s[0] + s[1] * s[1] + s[2] * s[2])
+    su0, su1, su2 = s[0] / norm_s, s[1] / norm_s, s[2] / norm_s
     re = k * EARTH_MEAN_RADIUS_M
-    # The same ground distance on the effective sphere.
-    theta = theta_true * EARTH_MEAN_RADIUS_M / re
-    rs, rt = re + hs, re + ht
-    # Points in the plane of the great circle: sensor at angle 0, target at theta.
+    rs = re + hs
     xs, ys = rs, 0.0
-    xt, yt = rt * np.cos(theta), rt * np.sin(theta)
-    dx, dy = xt - xs, yt - ys
-    seg2 = dx * dx + dy * dy
-    u = np.where(seg2 > 0, -(xs * dx + ys * dy) / np.where(seg2 > 0, seg2, 1.0), 0.0)
-    u = np.clip(u, 0.0, 1.0)
-    closest = np.hypot(xs + u * dx, ys + u * dy)
-    interior = (u > 0.0) & (u < 1.0)
-    return ~(interior & (closest < re + clearance_m))
+    limit = re + clearance_m
+    for i in range(n):
+        t0, t1, t2 = t[i, 0], t[i, 1], t[i, 2]
+        ht = _altitude_scalar(t0, t1, t2)
+        norm_t = math.sqrt(t0 * t0 + t1 * t1 + t2 * t2)
+        cos_theta = su0 * (t0 / norm_t) + su1 * (t1 / norm_t) + su2 * (t2 / norm_t)
+        cos_theta = min(max(cos_theta, -1.0), 1.0)
+        theta = math.acos(cos_theta) * EARTH_MEAN_RADIUS_M / re
+        rt = re + ht
+        xt, yt = rt * math.cos(theta), rt * math.sin(theta)
+        dx, dy = xt - xs, yt - ys
+        seg2 = dx * dx + dy * dy
+        u = -(xs * dx + ys * dy) / seg2 if seg2 > 0 else 0.0
+        u = min(max(u, 0.0), 1.0)
+        closest = math.hypot(xs + u * dx, ys + u * dy)
+        out[i] = not ((u > 0.0) and (u < 1.0) and (closest < limit))
+    return out

@@ -46,6 +46,11 @@ from __future__ import annotations
 import numpy as np
 from scipy import constants, special, stats
 
+try:  # the ufunc behind ``stats.ncx2.sf`` (skips the rv_continuous argument handling)
+    from scipy.special._ufuncs import _ncx2_sf as _NCX2_SF
+except ImportError:  # pragma: no cover - older/newer scipy without the private ufunc
+    _NCX2_SF = None
+
 from shieldwall.catalog.types import Radar
 from shieldwall.core.types import FloatArray, IntArray
 
@@ -137,7 +142,27 @@ def pd_swerling0(snr: ArrayLike, pfa: ArrayLike, n: ArrayLike = 1) -> FloatArray
     s = _snr(snr, _SNR_CAP_MARCUM)
     n_arr = np.asarray(n, np.float64)
     threshold = detection_threshold(pfa, n_arr)
-    return np.asarray(stats.ncx2.sf(2.0 * threshold, 2.0 * n_arr, 2.0 * n_arr * s), np.float64)
+    return _ncx2_sf(2.0 * threshold, 2.0 * n_arr, 2.0 * n_arr * s)
+
+
+def _ncx2_sf(x: FloatArray, df: FloatArray, nc: FloatArray) -> FloatArray:
+    """``stats.ncx2.sf(x, df, nc)`` with the same values, without the per-call overhead.
+
+    For finite ``x > 0``, ``df > 0`` and finite ``nc >= 0`` (always the case here) scipy
+    evaluates ``_ncx2_sf`` where ``nc != 0`` and ``chdtrc(df, x)`` where ``nc == 0``; anything
+    else goes through ``stats.ncx2.sf`` itself.
+    """
+    x, df, nc = np.broadcast_arrays(np.asarray(x, np.float64), np.asarray(df, np.float64),
+                                    np.asarray(nc, np.float64))
+    if (_NCX2_SF is None or x.size == 0 or not np.all((x > 0) & (x < np.inf)) or not np.all(
+            (df > 0) & (df < np.inf)) or not np.all((nc >= 0) & (nc < np.inf))):
+        return np.asarray(stats.ncx2.sf(x, df, nc), np.float64)
+    with np.errstate(over="ignore"):
+        out = np.asarray(_NCX2_SF(x, df, nc), np.float64)
+    zero = nc == 0
+    if np.any(zero):
+        out = np.where(zero, special.chdtrc(df, x), out)
+    return out
 
 
 def pd_swerling1(snr: ArrayLike, pfa: ArrayLike, n: ArrayLike = 1) -> FloatArray:

@@ -38,12 +38,21 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import numpy as np
+from scipy import special
 
 from shieldwall import geo
 from shieldwall.catalog.types import Radar
 from shieldwall.core.types import BoolArray, FloatArray, IntArray
 from shieldwall.sensors.detection import (
+    _NCX2_SF,
+    _SNR_CAP,
+    _SNR_CAP_MARCUM,
+    BOLTZMANN_J_K,
+    SPEED_OF_LIGHT_M_S,
+    STANDARD_NOISE_TEMPERATURE_K,
+    db_to_linear,
     detection_probability,
+    detection_threshold,
     linear_to_db,
     radar_snr_for,
 )
@@ -109,6 +118,68 @@ def coverage_mask(range_m: FloatArray, azimuth_rad: FloatArray, elevation_rad: F
     return np.asarray(inside, np.bool_)
 
 
+class _ScanConstants(NamedTuple):
+    """Per-radar factors of ``radar_snr`` and ``detection_probability``, computed once.
+
+    ``radar_snr`` evaluates ``Pt G G lambda^2 sigma n_p / ((4 pi)^3 k T0 B F L R^4)`` left to
+    right, so ``snr = (gain * sigma * pulses) / (noise * R**4)`` with the two scalar prefixes
+    below performs the very same floating-point operations.
+    """
+
+    gain: float  # Pt G G lambda^2
+    pulses: float  # n_p
+    noise: float  # (4 pi)^3 k T0 B F L
+    pfa: float
+    threshold: float  # detection_threshold(pfa, 1)
+    log_threshold: float  # -ln(pfa), the Swerling 3 threshold
+    marcum_fast: bool  # the compiled ncx2 survival function applies (0 < T < inf)
+
+    @staticmethod
+    def of(radar: Radar) -> _ScanConstants:
+        wavelength_m = SPEED_OF_LIGHT_M_S / np.asarray(radar.frequency_hz, np.float64)
+        g = db_to_linear(radar.antenna_gain_db)
+        gain = np.asarray(radar.peak_power_w, np.float64) * g * g * wavelength_m**2
+        noise = (BOLTZMANN_J_K * STANDARD_NOISE_TEMPERATURE_K
+                 * np.asarray(radar.bandwidth_hz, np.float64)
+                 * db_to_linear(radar.noise_figure_db) * db_to_linear(radar.losses_db))
+        pfa = np.asarray(radar.pfa, np.float64)
+        threshold = float(detection_threshold(pfa, np.asarray(1, np.float64)))
+        return _ScanConstants(
+            gain=float(gain), pulses=float(np.asarray(radar.pulses_integrated, np.float64)),
+            noise=float((4.0 * np.pi) ** 3 * noise), pfa=float(pfa), threshold=threshold,
+            log_threshold=float(-np.log(pfa)),
+            marcum_fast=bool(_NCX2_SF is not None and 0.0 < 2.0 * threshold < np.inf))
+
+    def snr(self, rcs_m2: FloatArray, range_m: FloatArray) -> FloatArray:
+        """``radar_snr_for(radar, rcs_m2, range_m)``, bit for bit."""
+        return (self.gain * rcs_m2 * self.pulses) / (self.noise * range_m**4)
+
+    def pd(self, snr: FloatArray, swerling: IntArray) -> FloatArray:
+        """``detection_probability(snr, pfa, swerling)`` (one look), bit for bit."""
+        if not self.marcum_fast or np.any((swerling < 0) | (swerling > 4)):
+            return detection_probability(snr, self.pfa, swerling)
+        pd = np.empty(snr.shape, np.float64)
+        mask = swerling == 0
+        if mask.any():
+            nc = 2.0 * np.clip(snr[mask], 0.0, _SNR_CAP_MARCUM)
+            with np.errstate(over="ignore"):
+                out = _NCX2_SF(2.0 * self.threshold, 2.0, nc)
+            zero = nc == 0
+            if zero.any():
+                out = np.where(zero, special.chdtrc(2.0, 2.0 * self.threshold), out)
+            pd[mask] = out
+        mask = (swerling == 1) | (swerling == 2)
+        if mask.any():
+            s = np.clip(snr[mask], 0.0, _SNR_CAP)
+            pd[mask] = np.power(self.pfa, 1.0 / (1.0 + s))
+        mask = swerling >= 3
+        if mask.any():
+            s = np.clip(snr[mask], 0.0, _SNR_CAP)
+            t = self.log_threshold
+            pd[mask] = np.exp(-2.0 * t / (2.0 + s)) * (1.0 + 2.0 * t * s / (2.0 + s) ** 2)
+        return pd
+
+
 @dataclass(frozen=True)
 class RadarSite:
     """A radar on the ground: its catalog record, where it stands and where it looks.
@@ -135,6 +206,8 @@ class RadarSite:
     heading_rad: float = 0.0
     origin_ecef: FloatArray = field(init=False, repr=False, compare=False)
     rotation: FloatArray = field(init=False, repr=False, compare=False)
+    horizon_alt_m: float = field(init=False, repr=False, compare=False)
+    _kernel: _ScanConstants = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         origin = geo.geodetic2ecef(self.lat_deg, self.lon_deg,
@@ -144,6 +217,11 @@ class RadarSite:
         rotation.setflags(write=False)
         object.__setattr__(self, "origin_ecef", origin)
         object.__setattr__(self, "rotation", rotation)
+        # Height of the antenna recovered from ``origin_ecef`` exactly as
+        # ``geo.line_of_sight_clear`` would recompute it on every call.
+        object.__setattr__(self, "horizon_alt_m",
+                           float(geo.altitude_m(origin.reshape(1, 3))[0]))
+        object.__setattr__(self, "_kernel", _ScanConstants.of(self.radar))
 
     @property
     def antenna_alt_m(self) -> float:
@@ -186,12 +264,31 @@ class RadarDetector:
     def visible(self, pos_ecef: FloatArray) -> BoolArray:
         """Whether targets ``(n, 3)`` are inside coverage and above the radar horizon, ``(n,)``."""
         pos = _as_points(pos_ecef)
-        inside = self._in_limits(self.polar(pos, np.zeros_like(pos)))
+        range_m, azimuth_rad, elevation_rad, _ = self._geometry(pos)
+        inside = self._limits(range_m, azimuth_rad, elevation_rad)
         index = np.flatnonzero(inside)
         if index.size:
-            inside[index] = geo.line_of_sight_clear(self.site.origin_ecef, pos[index],
-                                                    self.refraction_k, self.terrain_clearance_m)
+            inside[index] = self._clear(pos[index])
         return inside
+
+    def _geometry(self, pos: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+        """``ecef2polar`` without the range rate: (range, azimuth, elevation, relative)."""
+        relative = pos - self.site.origin_ecef
+        range_m, azimuth_rad, elevation_rad = geo.enu2aer(relative @ self.site.rotation.T)
+        return range_m, wrap_two_pi(azimuth_rad), elevation_rad, relative
+
+    def _limits(self, range_m: FloatArray, azimuth_rad: FloatArray,
+                elevation_rad: FloatArray) -> BoolArray:
+        radar = self.site.radar
+        return coverage_mask(range_m, azimuth_rad, elevation_rad, self.min_range_m,
+                             radar.max_range_m, radar.min_elevation_rad,
+                             radar.max_elevation_rad, self.site.heading_rad,
+                             radar.sector_half_width_rad)
+
+    def _clear(self, pos: FloatArray) -> BoolArray:
+        return geo.line_of_sight_clear(self.site.origin_ecef, pos, self.refraction_k,
+                                       self.terrain_clearance_m,
+                                       sensor_alt_m=self.site.horizon_alt_m)
 
     def detection_probability(self, pos_ecef: FloatArray, rcs_m2: FloatArray,
                               swerling: IntArray) -> FloatArray:
@@ -233,25 +330,26 @@ class RadarDetector:
         cases = np.broadcast_to(np.asarray(swerling, np.int64), (n,))
         alive_b = np.broadcast_to(np.asarray(alive, np.bool_), (n,))
 
-        truth = self.polar(pos, vel)
-        candidate = alive_b & self._in_limits(truth)
-        index = np.flatnonzero(candidate)
+        range_m, azimuth_rad, elevation_rad, relative = self._geometry(pos)
+        index = np.flatnonzero(alive_b & self._limits(range_m, azimuth_rad, elevation_rad))
         if index.size:
-            clear = geo.line_of_sight_clear(site.origin_ecef, pos[index], self.refraction_k,
-                                            self.terrain_clearance_m)
-            index = index[clear]
-        snr = radar_snr_for(radar, rcs[index], truth.range_m[index])
-        pd = detection_probability(snr, radar.pfa, cases[index])
+            index = index[self._clear(pos[index])]
+        snr = site._kernel.snr(rcs[index], range_m[index])
+        pd = site._kernel.pd(snr, cases[index])
         hit = rng.random(index.size) < pd
         index, snr = index[hit], snr[hit]
 
         m = index.size
         noise = rng.standard_normal((4, m))
+        # Range rate of the detected targets only (``ecef2polar``'s formula, row by row).
+        range_d = range_m[index]
+        dot = np.einsum("ij,ij->i", relative[index], vel[index])
+        range_rate = np.divide(dot, range_d, out=np.zeros_like(dot), where=range_d > 0)
         measured = Polar(
-            truth.range_m[index] + radar.sigma_range_m * noise[0],
-            wrap_two_pi(truth.azimuth_rad[index] + radar.sigma_azimuth_rad * noise[1]),
-            truth.elevation_rad[index] + radar.sigma_elevation_rad * noise[2],
-            truth.range_rate_mps[index] + radar.sigma_range_rate_mps * noise[3],
+            range_d + radar.sigma_range_m * noise[0],
+            wrap_two_pi(azimuth_rad[index] + radar.sigma_azimuth_rad * noise[1]),
+            elevation_rad[index] + radar.sigma_elevation_rad * noise[2],
+            range_rate + radar.sigma_range_rate_mps * noise[3],
         )
         clutter = self.false_alarms(rng)
         k = clutter.range_m.size
