@@ -445,25 +445,24 @@ def test_compiled_gate_matches_sparse_gate() -> None:
     S = innovation_covariance(table.P[:n], H, np.diag(sig2[:3]))
     ti, dj, d2, _ = gate_pairs(z[:, :3], zhat, S, thr)
     n_max = n + m
-    pi, pj = np.empty(n_max * m, np.int64), np.empty(n_max * m, np.int64)
-    pd2, pnu, pcost = np.empty(n_max * m), np.empty((n_max * m, 4)), np.empty(n_max * m)
-    log = (*(np.empty(m, np.int64) for _ in range(4)), np.empty(m), np.empty(m),
-           np.empty(m, bool))
+    pair_idx, pair_val = np.empty((2, n_max * m), np.int64), np.empty((n_max * m, 6))
+    params = np.array([1.0, 1.0, 1.0, 2.0, 0.0, thr, chi2.ppf(0.9999, 4), 100.0])
+    frame = sk.frame_vector(SITE.origin_ecef, SITE.rotation, sig2, np.inf, -1.0, 1.0, 0.0,
+                            np.nan)
     out = sk.scan_front(
-        *table._arrays(), 0.0, False, 1.0, 1.0, True, 2.0, False, SITE.origin_ecef,
-        SITE.rotation, sig2, True, z, np.arange(m), thr, chi2.ppf(0.9999, 4), False, np.inf,
-        -1.0, 1.0, 0.0, np.nan, np.uint64(1), 0, True, sk.classifier_params(
-            KinematicClassifier()), np.empty(n_max, np.int64), np.zeros(n_max, bool),
-        np.zeros(m, np.int8), pi, pj, pd2, pnu, pcost, np.empty(n_max, np.int64), *log,
-        np.zeros(3, np.int64))
+        *table._arrays(), 0.0, params, frame, z, np.arange(m), True, False, False, True,
+        sk.classifier_params(KinematicClassifier()), np.uint64(1), 0,
+        np.empty(n_max, np.int64), np.zeros(n_max, bool), np.zeros(m, np.int8), pair_idx,
+        pair_val, np.empty(n_max, np.int64), np.empty((4, m), np.int64), np.empty((2, m)),
+        np.empty(m, bool), np.zeros(3, np.int64), np.zeros(0, np.int64), False)
     n_active, n_pairs, conflict, _, with_rr = out
     assert (n_active, with_rr) == (n, False) and conflict  # clustered detections conflict
     assert n_pairs == ti.size > m // 2
-    np.testing.assert_array_equal(pi[:n_pairs], ti)
-    np.testing.assert_array_equal(pj[:n_pairs], dj)
-    np.testing.assert_allclose(pd2[:n_pairs], d2, rtol=1e-9)
+    np.testing.assert_array_equal(pair_idx[0, :n_pairs], ti)
+    np.testing.assert_array_equal(pair_idx[1, :n_pairs], dj)
+    np.testing.assert_allclose(pair_val[:n_pairs, 0], d2, rtol=1e-9)
     logdet = np.linalg.slogdet(S)[1]
-    np.testing.assert_allclose(pcost[:n_pairs], d2 + logdet[ti], rtol=1e-9)
+    np.testing.assert_allclose(pair_val[:n_pairs, 1], d2 + logdet[ti], rtol=1e-9)
 
 
 # ---- Monte Carlo consistency (Bar-Shalom NEES / NIS) -------------------------------------------

@@ -27,11 +27,18 @@ from shieldwall.weapons import (
     FlyoutModel,
     InterceptorTable,
     SelfDestructReason,
+    axial_compensation,
     closest_approach,
     distance_at,
+    distance_profile,
+    gravity_ecef,
+    height_above_ellipsoid_m,
+    pn_acceleration,
     speed_at,
+    speed_profile,
     turn_and_advance,
 )
+from shieldwall.weapons.guidance import clip_norm, perpendicular
 
 LAT, LON = 50.0, 10.0
 ORIGIN = geodetic2ecef(LAT, LON, 0.0)
@@ -468,3 +475,134 @@ def test_batched_step_equals_per_interceptor_loop(seed: int) -> None:
             assert res.miss_m[j[0]] == pytest.approx(r1.miss_m[0], rel=1e-9, abs=1e-9)
             assert res.time_s[j[0]] == pytest.approx(r1.time_s[0], rel=1e-12, abs=1e-9)
     assert n_hits > 0  # the random states include closest approaches inside the step
+
+
+def reference_step(model: FlyoutModel, table: InterceptorTable, types: list[Interceptor],
+                   target_pos: np.ndarray, target_vel: np.ndarray, t0: float, dt: float,
+                   target_acc: np.ndarray | None = None) -> dict[int, tuple]:
+    """``FlyoutModel.step`` written with the vectorized array kernels of ``weapons.guidance``
+    and ``weapons.kinematics`` (all rows at once, one sub-step at a time). Updates ``table``
+    in place (without deactivating) and returns ``{slot: (event, time, miss, pos)}`` with
+    ``event`` -1 for an intercept and the ``SelfDestructReason`` otherwise."""
+    slots = table.active_slots()
+    slots = slots[np.maximum(table.time_s[slots], t0) < t0 + dt]
+    start = np.maximum(table.time_s[slots], t0)
+    par = {name: np.array([float(getattr(types[k], name)) for k in table.type_index[slots]])
+           for name in ("max_speed_mps", "burn_time_s", "speed_decay_s", "min_speed_mps",
+                        "max_time_of_flight_s", "max_accel_g", "navigation_ratio")}
+    prof = (par["max_speed_mps"], par["burn_time_s"], par["speed_decay_s"], par["min_speed_mps"])
+    tof, amax = par["max_time_of_flight_s"], par["max_accel_g"] * G0_MPS2
+    nav = par["navigation_ratio"]
+    pos, vel = table.pos_ecef[slots].copy(), table.vel_ecef[slots].copy()
+    acc, lagged = table.accel_ecef[slots].copy(), table.guidance_accel_ecef[slots].copy()
+    closing_before = table.was_closing[slots].copy()
+    tp0, tv0 = target_pos[slots], target_vel[slots]
+    has = np.isfinite(tp0).all(axis=1) & np.isfinite(tv0).all(axis=1)
+    tp0, tv0 = np.where(has[:, None], tp0, 0.0), np.where(has[:, None], tv0, 0.0)
+    ta = (np.zeros_like(tv0) if target_acc is None
+          else np.where(has[:, None] & np.isfinite(target_acc[slots]), target_acc[slots], 0.0))
+    locked = has & (table.target_index[slots] >= 0)
+    since = (start - t0)[:, None]
+    rel = tp0 + tv0 * since + 0.5 * ta * since**2 - pos
+    rng = np.linalg.norm(rel, axis=1)
+    vc = -np.sum(rel * (tv0 + ta * since - vel), axis=1) / np.where(rng > 0, rng, 1.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t_go = np.where(has & (vc > 0), rng / vc, np.inf)
+    n_sub = np.where(t_go < model.endgame_time_factor * dt, model.endgame_substeps, 1)
+    h_row = (t0 + dt - start) / n_sub
+    alive, now, events = np.ones(slots.size, bool), start.copy(), {}
+    for j in range(int(n_sub.max())):
+        r = np.flatnonzero(alive & (j < n_sub))
+        pr = tuple(x[r] for x in prof)
+        age0 = now[r] - table.launch_time_s[slots[r]]
+        h = np.clip(np.minimum(h_row[r], tof[r] - age0), 0.0, None)
+        since = (now[r] - t0)[:, None]
+        tp = tp0[r] + tv0[r] * since + 0.5 * ta[r] * since**2
+        tv = tv0[r] + ta[r] * since
+        gp = np.where(locked[r, None], tp, table.aim_ecef[slots[r]]
+                      + table.aim_vel_ecef[slots[r]] * since)
+        gv = np.where(locked[r, None], tv, table.aim_vel_ecef[slots[r]])
+        p0, v0 = pos[r], vel[r]
+        u0 = v0 / np.linalg.norm(v0, axis=1)[:, None]
+        guided = ((amax[r] > 0) & (age0 >= model.guidance_start_s))[:, None]
+        g_perp = perpendicular(gravity_ecef(p0), u0)
+        command = pn_acceleration(p0, v0, gp, gv, nav[r])
+        speed0, speed1 = speed_profile(age0, *pr), speed_profile(age0 + h, *pr)
+        if model.axial_compensation:
+            axial = (speed1 - speed0) / np.where(h > 0, h, 1.0)
+            command = command + axial_compensation(p0, u0, gp, axial, nav[r])
+        if model.autopilot_time_constant_s > 0:
+            decay = np.exp(-h / model.autopilot_time_constant_s)[:, None]
+            command = command + (lagged[r] - command) * decay
+        command = np.where(guided, perpendicular(command, u0), 0.0)
+        airframe = np.where(guided, clip_norm(command - g_perp, amax[r]), 0.0)
+        net = np.where(guided, airframe + g_perp, 0.0)
+        path = distance_profile(age0 + h, *pr) - distance_profile(age0, *pr)
+        p1, u1 = turn_and_advance(p0, u0, net, path, h)
+        rel0 = tp - p0
+        rel1 = tp + tv * h[:, None] + 0.5 * ta[r] * (h**2)[:, None] - p1
+        frac, miss = closest_approach(rel0, rel1)
+        opening_end = np.sum(rel1 * (rel1 - rel0), axis=1) > 0
+        closing_start = np.sum(rel0 * (rel1 - rel0), axis=1) < 0
+        hit = has[r] & (h > 0) & opening_end & (closing_start | closing_before[r])
+        closing_before[r] = has[r] & ~opening_end
+        pos[r], vel[r], acc[r], lagged[r] = p1, u1 * speed1[:, None], airframe, command
+        now[r] = now[r] + h
+        alt0 = height_above_ellipsoid_m(p0) - table.ground_alt_m[slots[r]]
+        alt1 = height_above_ellipsoid_m(p1) - table.ground_alt_m[slots[r]]
+        for m, row in enumerate(r):
+            reason, f = 0, frac[m]
+            if hit[m]:
+                reason = -1
+            elif alt1[m] < 0.0:
+                a0 = max(alt0[m], 0.0)
+                reason, f = int(SelfDestructReason.GROUND), a0 / (a0 - alt1[m])
+            elif age0[m] + h[m] >= tof[row] * (1.0 - 1e-12):
+                reason, f = int(SelfDestructReason.TIME_OF_FLIGHT), 1.0
+            elif (age0[m] + h[m] > pr[1][m]) and speed1[m] < pr[3][m] * (1.0 - 1e-12):
+                reason, f = int(SelfDestructReason.MIN_SPEED), 1.0
+            if reason:
+                pos[row] = p0[m] + f * (p1[m] - p0[m])
+                now[row] = now[row] - h[m] + f * h[m]
+                alive[row] = False
+                events[int(slots[row])] = (reason, now[row], miss[m], pos[row].copy())
+    table.pos_ecef[slots], table.vel_ecef[slots], table.accel_ecef[slots] = pos, vel, acc
+    table.guidance_accel_ecef[slots], table.time_s[slots] = lagged, now
+    table.was_closing[slots] = closing_before
+    return events
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+@pytest.mark.parametrize("variant", [
+    {}, {"autopilot_time_constant_s": 0.3}, {"axial_compensation": False},
+    {"guidance_start_s": 0.0, "endgame_substeps": 7}])
+def test_compiled_step_equals_vectorized_reference(seed: int, variant: dict) -> None:
+    """The compiled ``FlyoutModel.step`` against the same update written with the array
+    kernels of ``weapons.guidance`` (targets with and without acceleration)."""
+    rng = np.random.default_rng(seed)
+    types = [interceptor(), interceptor(navigation_ratio=3.0, max_accel_g=20.0,
+                                        burn_time_s=1.0), gun()]
+    n = 40
+    table, tgt_p, tgt_v = random_table(rng, n, types)
+    tgt_a = rng.normal(size=(n, 3)) * 50.0 if seed % 2 else None
+    model = FlyoutModel(**variant)
+    ref = table.take(np.arange(n))
+    res = model.step(table, types, tgt_p, tgt_v, 0.1, 0.5, tgt_a)
+    events = reference_step(model, ref, types, tgt_p, tgt_v, 0.1, 0.5, tgt_a)
+    for name in ("pos_ecef", "vel_ecef", "accel_ecef", "guidance_accel_ecef", "time_s"):
+        assert np.allclose(getattr(table, name), getattr(ref, name), rtol=1e-9, atol=1e-9), name
+    assert (table.was_closing == ref.was_closing).all()
+    assert sorted(events) == sorted([*res.slot.tolist(), *res.destroyed_slot.tolist()])
+    assert not table.active[list(events)].any()
+    for j, slot in enumerate(res.slot):
+        kind, time, miss, pos = events[int(slot)]
+        assert kind == -1
+        assert res.time_s[j] == pytest.approx(time, rel=1e-12, abs=1e-9)
+        assert res.miss_m[j] == pytest.approx(miss, rel=1e-9, abs=1e-9)
+        assert np.allclose(res.pos_ecef[j], pos, rtol=1e-12, atol=1e-6)
+    for j, slot in enumerate(res.destroyed_slot):
+        kind, time, _, pos = events[int(slot)]
+        assert res.destroyed_reason[j] == kind
+        assert res.destroyed_time_s[j] == pytest.approx(time, rel=1e-12, abs=1e-9)
+        assert np.allclose(res.destroyed_pos_ecef[j], pos, rtol=1e-12, atol=1e-6)
+    assert res.slot.size > 0 and res.destroyed_slot.size + res.slot.size < n

@@ -535,6 +535,8 @@ def test_initiation_and_coverage_calls() -> None:
     table = tracker.update(table, measure(pos, vel, SITE, 0, 1.0, rng), {0: SITE}, 1.0,
                            coverage=coverage).tracks
     assert seen == []                      # both tracks updated: no call
-    table = tracker.update(table, measure(pos[:1], vel[:1], SITE, 0, 2.0, rng), {0: SITE},
-                           2.0, coverage=coverage).tracks
-    assert seen == [1] and table.misses[table.active()].tolist().count(1) == 1
+    pos, vel = crossing_truth(2.0)
+    out = tracker.update(table, measure(pos[:1], vel[:1], SITE, 0, 2.0, rng), {0: SITE}, 2.0,
+                         coverage=coverage)
+    assert not out.log.initiated.any() and out.log.track_id.size == 1
+    assert seen == [1] and out.tracks.misses[out.tracks.active()].tolist() == [0, 1]

@@ -5,10 +5,10 @@ and the public API); these kernels do the same per track, in place on the ``Trac
 columns, so a scan of ~100 tracks costs microseconds instead of one numpy call per operation.
 They agree with the numpy kernels to rounding (tested in ``tests/test_ekf.py``).
 
-One scan is two calls: ``scan_front`` (predict, measure, gate, and the EKF update when the
+One scan is two calls: ``scan_front`` (predict, measure, gate, and the EKF updates when the
 gated pairs do not conflict) and ``scan_tail`` (misses, initiation, M-of-N confirmation and
-deletion); between them the tracker solves the assignment when pairs conflict
-(``update_and_record``) and asks the coverage callable.
+deletion); between them the tracker solves the assignment when pairs conflict (and
+``scan_front`` applies it) and asks the coverage callable. ``delete_stale`` ends the call.
 
 Conventions: ``x (cap, 6)``, ``P (cap, 6, 6)`` and the other columns are the table's arrays,
 ``slots`` int64 rows into them; ``k`` is 3 (range, azimuth, elevation) or 4 (+ range rate);
@@ -151,15 +151,26 @@ def _measure_one(xs: np.ndarray, origin: np.ndarray, rot: np.ndarray, with_rr: b
 
 
 @njit(cache=True, error_model="numpy")
-def _marginal_var(Ps: np.ndarray, H: np.ndarray, sig2: np.ndarray, i: int) -> float:
-    """``S_ii = H_i P H_i^T + R_ii`` for a position-only row ``i`` of H (0, 1 or 2)."""
-    acc = 0.0
+def _as_int(v: int) -> int:
+    """``v`` typed as a plain integer (a variable initialized from a literal would otherwise
+    make numba compile a literal specialization of the big kernel it is passed to)."""
+    return np.int64(v)
+
+
+@njit(cache=True, error_model="numpy")
+def _range_elevation_var(Ps: np.ndarray, H: np.ndarray, sig2: np.ndarray) -> tuple[float, float]:
+    """``S_00`` and ``S_22`` (``H_i P H_i^T + R_ii``; rows 0 and 2 of H are position-only)."""
+    out0 = 0.0
+    out2 = 0.0
     for a in range(3):
-        row = 0.0
+        row0 = 0.0
+        row2 = 0.0
         for b in range(3):
-            row += Ps[a, b] * H[i, b]
-        acc += H[i, a] * row
-    return acc + sig2[i]
+            row0 += Ps[a, b] * H[0, b]
+            row2 += Ps[a, b] * H[2, b]
+        out0 += H[0, a] * row0
+        out2 += H[2, a] * row2
+    return out0 + sig2[0], out2 + sig2[2]
 
 
 @njit(cache=True, error_model="numpy")
@@ -446,35 +457,63 @@ def _joseph_one(xs: np.ndarray, Ps: np.ndarray, nu: np.ndarray, H: np.ndarray, S
 
 # ---------------------------------------------------------------------------- one scan
 #
-# The entry kernels take the 17 table columns first, in ``TrackTable`` order (``COLUMNS``),
+# The entry kernels take the 17 table columns first, in ``TrackTable`` field order
+# (``COLUMNS``), then packed constants:
+#   params (float64): PARAMS layout (motion model, gates, initiation);
+#   iparams (int64): confirm_hits, confirm_window, delete_misses;
+#   frame (float64): FRAME layout (sensor origin, rotation, variances, coverage limits);
 # and write the call's log into buffers owned by the caller:
-#   log_tid, log_slot, log_det (int64), log_sensor (int64), log_time, log_nis (float64),
-#   log_init (bool) -- one row per detection used; conf_buf, del_buf (int64), delc_buf (bool);
-#   counts (int64, 3) = rows used in (log, conf, del).
+#   log_i (4, m) int64: track id, slot, detection row, sensor id; log_f (2, m) float64: time,
+#   NIS (NaN for initiations); log_b (m,) bool: initiated -- one column per detection used;
+#   cd (2, n) int64: confirmed ids (row 0), deleted ids (row 1); delc (n,) bool: the deleted
+#   track was confirmed; counts (3,) int64: entries used in (log, confirmed, deleted).
 
 COLUMNS = ("track_id", "x", "P", "state_time_s", "status", "hits", "misses", "history",
            "opportunities", "last_update_s", "created_s", "n_updates", "sensors_mask",
            "last_detection_row", "class_ballistic_score", "max_alt_m", "max_speed_mps")
+PARAMS = ("process_noise_m2_s3", "ballistic_process_noise_m2_s3", "gravity", "max_step_s",
+          "rotating_frame", "gate_threshold_3", "gate_threshold_4", "initial_velocity_std_mps")
+FRAME = ("origin_x", "origin_y", "origin_z", "r00", "r01", "r02", "r10", "r11", "r12", "r20",
+         "r21", "r22", "var_range", "var_azimuth", "var_elevation", "var_range_rate",
+         "max_range_m", "min_elevation_rad", "max_elevation_rad", "heading_rad",
+         "sector_half_width_rad")
+
+
+def frame_vector(origin: np.ndarray, rotation: np.ndarray, sig2: np.ndarray, max_range: float,
+                 min_el: float, max_el: float, heading: float, half_width: float) -> np.ndarray:
+    """Pack a sensor frame in the ``FRAME`` layout (``half_width`` NaN: all round)."""
+    return np.concatenate([np.reshape(origin, 3), np.reshape(rotation, 9), np.reshape(sig2, 4),
+                           [max_range, min_el, max_el, heading, half_width]]).astype(np.float64)
 
 
 @njit(cache=True, error_model="numpy")
-def _apply_updates(x: np.ndarray, P: np.ndarray, status: np.ndarray, track_id: np.ndarray,
-                   hits: np.ndarray, n_updates: np.ndarray, misses: np.ndarray,
-                   history: np.ndarray, opportunities: np.ndarray, last_update_s: np.ndarray,
+def _unpack_frame(frame: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    origin = frame[0:3].copy()
+    rot = np.empty((3, 3))
+    for i in range(3):
+        for j in range(3):
+            rot[i, j] = frame[3 + 3 * i + j]
+    return origin, rot, frame[12:16].copy()
+
+
+@njit(cache=True, error_model="numpy")
+def _apply_updates(x: np.ndarray, P: np.ndarray, track_id: np.ndarray, hits: np.ndarray,
+                   n_updates: np.ndarray, misses: np.ndarray, history: np.ndarray,
+                   opportunities: np.ndarray, last_update_s: np.ndarray,
                    sensors_mask: np.ndarray, last_detection_row: np.ndarray,
                    score: np.ndarray, max_alt: np.ndarray, max_speed: np.ndarray,
-                   active: np.ndarray, n_active: int, ti: np.ndarray, dj: np.ndarray,
-                   nu: np.ndarray, d2: np.ndarray, n_chosen: int, rows: np.ndarray,
+                   active: np.ndarray, n_active: int, pair_idx: np.ndarray,
+                   pair_val: np.ndarray, sel: np.ndarray, rows: np.ndarray,
                    origin: np.ndarray, rot: np.ndarray, sig2: np.ndarray, with_rr: bool,
                    bit: np.uint64, t: float, sensor_id: int, classify: bool, cp: np.ndarray,
                    det_state: np.ndarray, covered: np.ndarray, default_coverage: bool,
-                   idle: np.ndarray, log_tid: np.ndarray, log_slot: np.ndarray,
-                   log_det: np.ndarray, log_sensor: np.ndarray, log_time: np.ndarray,
-                   log_nis: np.ndarray, log_init: np.ndarray, counts: np.ndarray) -> int:
-    """EKF-update the chosen pairs (track ``active[ti[c]]`` with detection ``dj[c]``), log
-    them, mark their detections used (``det_state`` 2), and list in ``idle`` the live tracks
-    that were not updated (with the default coverage: only those covered, i.e. the misses);
-    returns the length of that list."""
+                   idle: np.ndarray, log_i: np.ndarray, log_f: np.ndarray, log_b: np.ndarray,
+                   counts: np.ndarray) -> int:
+    """EKF-update the selected pairs ``sel`` (track ``active[pair_idx[0, p]]``, detection
+    ``pair_idx[1, p]``, NIS ``pair_val[p, 0]``, innovation ``pair_val[p, 2:]``) in that order,
+    log them, mark their detections used (``det_state`` 2), and list in ``idle`` the live
+    tracks that were not updated (with the default coverage: only the covered ones, i.e. the
+    misses); returns the length of that list."""
     k = 4 if with_rr else 3
     zhat = np.empty(4)
     H = np.empty((4, 6))
@@ -487,28 +526,32 @@ def _apply_updates(x: np.ndarray, P: np.ndarray, status: np.ndarray, track_id: n
     sol = np.empty(4)
     IKH = np.empty((6, 6))
     T = np.empty((6, 6))
+    nu = np.empty(4)
     hit = np.zeros(n_active, np.bool_)
     row = counts[0]
-    for c in range(n_chosen):
-        i = ti[c]
-        j = dj[c]
+    for c in range(sel.size):
+        p = sel[c]
+        i = pair_idx[0, p]
+        j = pair_idx[1, p]
         s = active[i]
+        for a in range(k):
+            nu[a] = pair_val[p, 2 + a]
         _measure_one(x[s], origin, rot, with_rr, zhat, H)
         _innovation_cov(P[s], H, sig2, k, HP, S)
-        _joseph_one(x[s], P[s], nu[c], H, S, sig2, k, HP, LU, piv, Kt, col, sol, IKH, T)
+        _joseph_one(x[s], P[s], nu, H, S, sig2, k, HP, LU, piv, Kt, col, sol, IKH, T)
         _record_hit(s, rows[j], t, bit, hits, n_updates, misses, history, opportunities,
                     last_update_s, sensors_mask, last_detection_row)
         if classify:
             _classify_one(x, P, s, score, max_alt, max_speed, cp)
         hit[i] = True
         det_state[j] = 2
-        log_tid[row] = track_id[s]
-        log_slot[row] = s
-        log_det[row] = rows[j]
-        log_sensor[row] = sensor_id
-        log_time[row] = t
-        log_nis[row] = d2[c]
-        log_init[row] = False
+        log_i[0, row] = track_id[s]
+        log_i[1, row] = s
+        log_i[2, row] = rows[j]
+        log_i[3, row] = sensor_id
+        log_f[0, row] = t
+        log_f[1, row] = pair_val[p, 0]
+        log_b[row] = False
         row += 1
     counts[0] = row
     n_idle = 0
@@ -525,55 +568,64 @@ def scan_front(track_id: np.ndarray, x: np.ndarray, P: np.ndarray, state_time: n
                opportunities: np.ndarray, last_update_s: np.ndarray, created_s: np.ndarray,
                n_updates: np.ndarray, sensors_mask: np.ndarray, last_detection_row: np.ndarray,
                score: np.ndarray, max_alt: np.ndarray, max_speed: np.ndarray,
-               t: float, predict: bool, q_air: float, q_bal: float, gravity: bool,
-               max_step: float, rotating: bool, origin: np.ndarray, rot: np.ndarray,
-               sig2: np.ndarray, rr_allowed: bool, z: np.ndarray, rows: np.ndarray,
-               threshold3: float, threshold4: float, default_coverage: bool, max_range: float,
-               min_el: float, max_el: float, heading: float, half_width: float,
-               bit: np.uint64, sensor_id: int, classify: bool, cp: np.ndarray,
+               t: float, params: np.ndarray, frame: np.ndarray, z: np.ndarray,
+               rows: np.ndarray, rr_allowed: bool, default_coverage: bool, predict: bool,
+               classify: bool, cp: np.ndarray, bit: np.uint64, sensor_id: int,
                active: np.ndarray, covered: np.ndarray, det_state: np.ndarray,
-               pair_i: np.ndarray, pair_j: np.ndarray, pair_d2: np.ndarray,
-               pair_nu: np.ndarray, pair_cost: np.ndarray, idle: np.ndarray,
-               log_tid: np.ndarray, log_slot: np.ndarray, log_det: np.ndarray,
-               log_sensor: np.ndarray, log_time: np.ndarray, log_nis: np.ndarray,
-               log_init: np.ndarray, counts: np.ndarray
-               ) -> tuple[int, int, bool, int, bool]:
+               pair_idx: np.ndarray, pair_val: np.ndarray, idle: np.ndarray,
+               log_i: np.ndarray, log_f: np.ndarray, log_b: np.ndarray, counts: np.ndarray,
+               chosen: np.ndarray, apply_chosen: bool) -> tuple[int, int, bool, int, bool]:
     """Predict, measure and gate the live tracks for one scan ``z (m, 4)`` (detection rows
     ``rows``), and apply the EKF updates when no two gated pairs share a track or detection.
 
     - range rate is used (``with_rr``) when ``rr_allowed`` and every ``z[:, 3]`` is finite;
-    - prediction (``predict``): ``predict_rows`` of the live tracks to ``t``;
+    - prediction (``predict``): ``predict_rows`` of the live tracks (listed in ``active``) to
+      ``t``;
     - gate: that of ``kernels.gate_pairs`` (range and elevation marginals first, then
-      ``nu^T S^-1 nu <= threshold``); the pairs (``pair_i`` index into ``active``,
-      ``pair_j`` into ``z``, ``pair_d2``, ``pair_nu``, ``pair_cost = d2 + ln |det S|``) are in
-      track then detection order; ``det_state[j]`` is 1 for a gated detection;
+      ``nu^T S^-1 nu <= threshold``); pair p is track ``active[pair_idx[0, p]]`` and detection
+      ``pair_idx[1, p]``, ``pair_val[p] = (d2, d2 + ln |det S|, nu)``, in track then detection
+      order; ``det_state[j]`` is 1 for a gated detection;
     - ``covered[i]``: the default coverage rule on the predicted measurement (when
-      ``default_coverage``; ``half_width`` NaN means all round).
+      ``default_coverage``; a NaN sector half width means all round).
 
     Returns ``(n_active, n_pairs, conflict, n_idle, with_rr)``. Without conflict the updates
-    are applied (``_apply_updates``) and ``idle[:n_idle]`` lists the tracks that were not
-    updated (the misses, with the default coverage); with a conflict nothing is updated and the
-    caller solves the assignment.
+    are applied (``_apply_updates``; ``idle[:n_idle]`` lists the live tracks not updated, or
+    with the default coverage the misses). With a conflict nothing is updated: the caller
+    solves the assignment and calls again with the ``chosen`` pairs and ``apply_chosen``,
+    which applies them (and nothing else).
     """
     m = z.shape[0]
     with_rr = rr_allowed and m > 0
     for j in range(m):
-        det_state[j] = 0
+        if not apply_chosen:
+            det_state[j] = 0
         if not np.isfinite(z[j, 3]):
             with_rr = False
     k = 4 if with_rr else 3
-    threshold = threshold4 if with_rr else threshold3
+    threshold = params[6] if with_rr else params[5]
+    origin, rot, sig2 = _unpack_frame(frame)
     n = 0
     for s in range(status.size):
         if status[s] != FREE:
             active[n] = s
             n += 1
+    n_act = _as_int(n)
+    if apply_chosen:
+        n_idle = _apply_updates(x, P, track_id, hits, n_updates, misses, history,
+                                opportunities, last_update_s, sensors_mask, last_detection_row,
+                                score, max_alt, max_speed, active, n_act, pair_idx, pair_val,
+                                chosen, rows, origin, rot, sig2, with_rr, bit, t, sensor_id,
+                                classify, cp, det_state, covered, default_coverage, idle, log_i,
+                                log_f, log_b, counts)
+        return n, chosen.size, False, n_idle, with_rr
     if n == 0:
         return 0, 0, False, 0, with_rr
     slots = active[:n]
     if predict:
-        predict_rows(x, P, state_time, score, slots, t, q_air, q_bal, gravity, max_step,
-                     rotating)
+        predict_rows(x, P, state_time, score, slots, t, params[0], params[1], params[2] != 0.0,
+                     params[3], params[4] != 0.0)
+    max_range, min_el, max_el, heading, half_width = (frame[16], frame[17], frame[18],
+                                                      frame[19], frame[20])
     zhat = np.empty(4)
     H = np.empty((4, 6))
     HP = np.empty((4, 6))
@@ -596,8 +648,9 @@ def scan_front(track_id: np.ndarray, x: np.ndarray, P: np.ndarray, state_time: n
             covered[i] = ok
         if m == 0:
             continue
-        half0 = np.sqrt(threshold * _marginal_var(P[s], H, sig2, 0))
-        half2 = np.sqrt(threshold * _marginal_var(P[s], H, sig2, 2))
+        var0, var2 = _range_elevation_var(P[s], H, sig2)
+        half0 = np.sqrt(threshold * var0)
+        half2 = np.sqrt(threshold * var2)
         factored = False
         logdet = 0.0
         first = count
@@ -618,74 +671,40 @@ def scan_front(track_id: np.ndarray, x: np.ndarray, P: np.ndarray, state_time: n
             for a in range(k):
                 dist += v[a] * y[a]
             if dist <= threshold:
-                pair_i[count] = i
-                pair_j[count] = j
-                pair_d2[count] = dist
+                pair_idx[0, count] = i
+                pair_idx[1, count] = j
+                pair_val[count, 0] = dist
+                pair_val[count, 1] = dist + logdet
                 for a in range(k):
-                    pair_nu[count, a] = v[a]
-                pair_cost[count] = dist + logdet
+                    pair_val[count, 2 + a] = v[a]
                 if det_state[j] != 0 or count > first:
                     conflict = True
                 det_state[j] = 1
                 count += 1
     if conflict:
         return n, count, True, 0, with_rr
-    n_idle = _apply_updates(x, P, status, track_id, hits, n_updates, misses, history,
-                            opportunities, last_update_s, sensors_mask, last_detection_row,
-                            score, max_alt, max_speed, slots, n, pair_i, pair_j, pair_nu,
-                            pair_d2, count, rows, origin, rot, sig2, with_rr, bit, t,
-                            sensor_id, classify, cp, det_state, covered, default_coverage,
-                            idle, log_tid, log_slot, log_det, log_sensor, log_time, log_nis,
-                            log_init, counts)
+    n_idle = _apply_updates(x, P, track_id, hits, n_updates, misses, history, opportunities,
+                            last_update_s, sensors_mask, last_detection_row, score, max_alt,
+                            max_speed, active, n_act, pair_idx, pair_val,
+                            np.arange(_as_int(count)), rows, origin, rot, sig2, with_rr, bit,
+                            t, sensor_id, classify, cp, det_state, covered, default_coverage,
+                            idle, log_i, log_f, log_b, counts)
     return n, count, False, n_idle, with_rr
 
 
 @njit(cache=True, error_model="numpy")
-def scan_assign(track_id: np.ndarray, x: np.ndarray, P: np.ndarray, state_time: np.ndarray,
-                status: np.ndarray, hits: np.ndarray, misses: np.ndarray, history: np.ndarray,
-                opportunities: np.ndarray, last_update_s: np.ndarray, created_s: np.ndarray,
-                n_updates: np.ndarray, sensors_mask: np.ndarray,
-                last_detection_row: np.ndarray, score: np.ndarray, max_alt: np.ndarray,
-                max_speed: np.ndarray, chosen: np.ndarray, n_active: int, rows: np.ndarray,
-                t: float, origin: np.ndarray, rot: np.ndarray, sig2: np.ndarray,
-                with_rr: bool, default_coverage: bool, bit: np.uint64, sensor_id: int,
-                classify: bool, cp: np.ndarray, active: np.ndarray, covered: np.ndarray,
-                det_state: np.ndarray, pair_i: np.ndarray, pair_j: np.ndarray,
-                pair_d2: np.ndarray, pair_nu: np.ndarray, idle: np.ndarray,
-                log_tid: np.ndarray, log_slot: np.ndarray, log_det: np.ndarray,
-                log_sensor: np.ndarray, log_time: np.ndarray, log_nis: np.ndarray,
-                log_init: np.ndarray, counts: np.ndarray) -> int:
-    """After a conflict in ``scan_front``: apply the pairs ``chosen`` by the assignment (in
-    that order); returns ``n_idle`` as ``scan_front`` does."""
-    c = chosen.size
-    k = pair_nu.shape[1]
-    ti = np.empty(c, np.int64)
-    dj = np.empty(c, np.int64)
-    d2 = np.empty(c)
-    nu = np.empty((c, k))
-    for a in range(c):
-        p = chosen[a]
-        ti[a] = pair_i[p]
-        dj[a] = pair_j[p]
-        d2[a] = pair_d2[p]
-        for b in range(k):
-            nu[a, b] = pair_nu[p, b]
-    return _apply_updates(x, P, status, track_id, hits, n_updates, misses, history,
-                          opportunities, last_update_s, sensors_mask, last_detection_row,
-                          score, max_alt, max_speed, active, n_active, ti, dj, nu, d2, c, rows,
-                          origin, rot, sig2, with_rr, bit, t, sensor_id, classify, cp,
-                          det_state, covered, default_coverage, idle, log_tid, log_slot,
-                          log_det, log_sensor, log_time, log_nis, log_init, counts)
-@njit(cache=True, error_model="numpy")
-def _initiate_rows(track_id: np.ndarray, x: np.ndarray, P: np.ndarray, state_time: np.ndarray,
-              status: np.ndarray, hits: np.ndarray, misses: np.ndarray, history: np.ndarray,
-              opportunities: np.ndarray, last_update_s: np.ndarray, created_s: np.ndarray,
-              n_updates: np.ndarray, sensors_mask: np.ndarray, last_detection_row: np.ndarray,
-              score: np.ndarray, max_alt: np.ndarray, max_speed: np.ndarray,
-              z: np.ndarray, det_rows: np.ndarray, with_rr: bool, origin: np.ndarray,
-              rot: np.ndarray, sigma: np.ndarray, sigma_rr: float, velocity_std: float,
-              first_id: int, bit: np.uint64, t: float, classify: bool, cp: np.ndarray
-              ) -> np.ndarray:
+def _initiate_rows(track_id: np.ndarray, x: np.ndarray, P: np.ndarray,
+                   state_time: np.ndarray, status: np.ndarray, hits: np.ndarray,
+                   misses: np.ndarray, history: np.ndarray, opportunities: np.ndarray,
+                   last_update_s: np.ndarray, created_s: np.ndarray, n_updates: np.ndarray,
+                   sensors_mask: np.ndarray, last_detection_row: np.ndarray,
+                   score: np.ndarray, max_alt: np.ndarray, max_speed: np.ndarray,
+                   z: np.ndarray, det_rows: np.ndarray, with_rr: bool, origin: np.ndarray,
+                   rot: np.ndarray, sig2: np.ndarray, velocity_std: float, first_id: int,
+                   bit: np.uint64, t: float, classify: bool, cp: np.ndarray) -> np.ndarray:
+    """Start a tentative track (ids ``first_id``...) from each detection ``z (c, 4)`` in the
+    lowest free slots (as ``TrackTable.allocate`` and ``kernels.polar_to_state``; ``sig2`` the
+    measurement variances); returns the slots, ascending."""
     c = z.shape[0]
     slots = np.empty(c, np.int64)
     filled = 0
@@ -698,8 +717,7 @@ def _initiate_rows(track_id: np.ndarray, x: np.ndarray, P: np.ndarray, state_tim
     if filled < c:
         raise ValueError("track table full")
     vs2 = velocity_std**2
-    sr2 = sigma_rr**2
-    sg0, sg1, sg2 = sigma[0] ** 2, sigma[1] ** 2, sigma[2] ** 2
+    sg0, sg1, sg2, sr2 = sig2[0], sig2[1], sig2[2], sig2[3]
     J = np.empty((3, 3))
     JR = np.empty((3, 3))
     M = np.empty((3, 3))
@@ -766,11 +784,11 @@ def _initiate_rows(track_id: np.ndarray, x: np.ndarray, P: np.ndarray, state_tim
 
 @njit(cache=True, error_model="numpy")
 def _confirm_and_delete(track_id: np.ndarray, status: np.ndarray, hits: np.ndarray,
-                        misses: np.ndarray, opportunities: np.ndarray, confirm_hits: int,
-                        confirm_window: int, delete_misses: int, conf_buf: np.ndarray,
-                        del_buf: np.ndarray, delc_buf: np.ndarray, counts: np.ndarray) -> None:
+                        misses: np.ndarray, opportunities: np.ndarray, iparams: np.ndarray,
+                        cd: np.ndarray, delc: np.ndarray, counts: np.ndarray) -> None:
     """M-of-N confirmation and deletion over the whole table, in place; confirmed and deleted
     ids (and whether the deleted were confirmed) appended in slot order."""
+    confirm_hits, confirm_window, delete_misses = iparams[0], iparams[1], iparams[2]
     nc = counts[1]
     nd = counts[2]
     for s in range(status.size):
@@ -782,7 +800,7 @@ def _confirm_and_delete(track_id: np.ndarray, status: np.ndarray, hits: np.ndarr
             if hits[s] >= confirm_hits:
                 status[s] = CONFIRMED
                 st = CONFIRMED
-                conf_buf[nc] = track_id[s]
+                cd[0, nc] = track_id[s]
                 nc += 1
             else:
                 remaining = max(confirm_window - opportunities[s], 0)
@@ -790,8 +808,8 @@ def _confirm_and_delete(track_id: np.ndarray, status: np.ndarray, hits: np.ndarr
         if st == CONFIRMED and misses[s] >= delete_misses:
             drop = True
         if drop:
-            del_buf[nd] = track_id[s]
-            delc_buf[nd] = st == CONFIRMED
+            cd[1, nd] = track_id[s]
+            delc[nd] = st == CONFIRMED
             nd += 1
             status[s] = FREE
             track_id[s] = -1
@@ -805,21 +823,17 @@ def scan_tail(track_id: np.ndarray, x: np.ndarray, P: np.ndarray, state_time: np
               opportunities: np.ndarray, last_update_s: np.ndarray, created_s: np.ndarray,
               n_updates: np.ndarray, sensors_mask: np.ndarray, last_detection_row: np.ndarray,
               score: np.ndarray, max_alt: np.ndarray, max_speed: np.ndarray,
-              missed: np.ndarray, n_missed: int, z: np.ndarray, rows: np.ndarray,
-              det_state: np.ndarray, from_gated: bool, with_rr: bool, origin: np.ndarray,
-              rot: np.ndarray, sigma: np.ndarray, sigma_rr: float, velocity_std: float,
-              next_id: int, bit: np.uint64, t: float, sensor_id: int, classify: bool,
-              cp: np.ndarray, confirm_hits: int, confirm_window: int, delete_misses: int,
-              log_tid: np.ndarray, log_slot: np.ndarray, log_det: np.ndarray,
-              log_sensor: np.ndarray, log_time: np.ndarray, log_nis: np.ndarray,
-              log_init: np.ndarray, conf_buf: np.ndarray, del_buf: np.ndarray,
-              delc_buf: np.ndarray, counts: np.ndarray) -> int:
+              t: float, params: np.ndarray, iparams: np.ndarray, frame: np.ndarray,
+              z: np.ndarray, rows: np.ndarray, det_state: np.ndarray, from_gated: bool,
+              with_rr: bool, missed: np.ndarray, n_missed: int, next_id: int, classify: bool,
+              cp: np.ndarray, bit: np.uint64, sensor_id: int, log_i: np.ndarray,
+              log_f: np.ndarray, log_b: np.ndarray, cd: np.ndarray, delc: np.ndarray,
+              counts: np.ndarray) -> int:
     """The end of a scan, in place: count a miss on ``missed[:n_missed]``; start a tentative
-    track (``kernels.polar_to_state``; ids from ``next_id``, lowest free slots) from each
-    detection with ``det_state`` 0 (or 1 too, ``from_gated``); then M-of-N confirmation and
-    deletion. Returns the new ``next_id``; or, when the table lacks free slots, minus the
-    number of new tracks, having changed nothing (the caller grows the table and calls again).
-    """
+    track (ids from ``next_id``, lowest free slots) from each detection with ``det_state`` 0
+    (or 1 too, ``from_gated``); then M-of-N confirmation and deletion. Returns the new
+    ``next_id``; or, when the table lacks free slots, minus the number of new tracks, having
+    changed nothing (the caller grows the table and calls again)."""
     m = z.shape[0]
     limit = 1 if from_gated else 0
     n_new = 0
@@ -839,6 +853,7 @@ def scan_tail(track_id: np.ndarray, x: np.ndarray, P: np.ndarray, state_time: np
         history[s] = history[s] << _U1
         opportunities[s] += 1
     if n_new:
+        origin, rot, sig2 = _unpack_frame(frame)
         zn = np.empty((n_new, 4))
         rn = np.empty(n_new, np.int64)
         c = 0
@@ -851,21 +866,21 @@ def scan_tail(track_id: np.ndarray, x: np.ndarray, P: np.ndarray, state_time: np
         slots = _initiate_rows(track_id, x, P, state_time, status, hits, misses, history,
                                opportunities, last_update_s, created_s, n_updates,
                                sensors_mask, last_detection_row, score, max_alt, max_speed,
-                               zn, rn, with_rr, origin, rot, sigma, sigma_rr, velocity_std,
-                               next_id, bit, t, classify, cp)
+                               zn, rn, with_rr, origin, rot, sig2, params[7], next_id, bit, t,
+                               classify, cp)
         row = counts[0]
         for c in range(n_new):
-            log_tid[row] = next_id + c
-            log_slot[row] = slots[c]
-            log_det[row] = rn[c]
-            log_sensor[row] = sensor_id
-            log_time[row] = t
-            log_nis[row] = np.nan
-            log_init[row] = True
+            log_i[0, row] = next_id + c
+            log_i[1, row] = slots[c]
+            log_i[2, row] = rn[c]
+            log_i[3, row] = sensor_id
+            log_f[0, row] = t
+            log_f[1, row] = np.nan
+            log_b[row] = True
             row += 1
         counts[0] = row
-    _confirm_and_delete(track_id, status, hits, misses, opportunities, confirm_hits,
-                        confirm_window, delete_misses, conf_buf, del_buf, delc_buf, counts)
+    _confirm_and_delete(track_id, status, hits, misses, opportunities, iparams, cd, delc,
+                        counts)
     return next_id + n_new
 
 
@@ -873,8 +888,7 @@ def scan_tail(track_id: np.ndarray, x: np.ndarray, P: np.ndarray, state_time: np
 def delete_stale(track_id: np.ndarray, P: np.ndarray, state_time: np.ndarray,
                  status: np.ndarray, last_update_s: np.ndarray, time_s: float,
                  max_position_std: float, max_coast: float, P_at_time: np.ndarray,
-                 use_given: bool, del_buf: np.ndarray, delc_buf: np.ndarray,
-                 counts: np.ndarray) -> bool:
+                 use_given: bool, cd: np.ndarray, delc: np.ndarray, counts: np.ndarray) -> bool:
     """End-of-call deletion: free the live tracks whose ``sqrt(trace P_pos)`` at ``time_s``
     exceeds ``max_position_std`` or whose last update is older than ``max_coast``.
 
@@ -893,8 +907,8 @@ def delete_stale(track_id: np.ndarray, P: np.ndarray, state_time: np.ndarray,
         Pi = P_at_time[s] if use_given else P[s]
         pos_std = np.sqrt(Pi[0, 0] + Pi[1, 1] + Pi[2, 2])
         if (pos_std > max_position_std) or (time_s - last_update_s[s] > max_coast):
-            del_buf[nd] = track_id[s]
-            delc_buf[nd] = status[s] == CONFIRMED
+            cd[1, nd] = track_id[s]
+            delc[nd] = status[s] == CONFIRMED
             nd += 1
             status[s] = FREE
             track_id[s] = -1

@@ -8,14 +8,15 @@ radars at the same time updates one track twice). For each scan:
 1. **Predict** every live track to the scan time (``MotionModel``: constant velocity with
    white-noise acceleration, gravity for ballistic-class tracks).
 2. **Gate**: for each track the predicted measurement ``zhat``, Jacobian ``H`` and
-   ``S = H P H^T + R`` are computed once; the squared Mahalanobis distance ``d2`` of every
-   track x detection pair with one einsum; pairs with ``d2 <= chi2.ppf(gate_probability, k)``
-   (k = 3, or 4 with range rate) are feasible (``gate_pairs`` prunes with the range and
-   elevation marginals first, then computes the exact distance on the survivors).
+   ``S = H P H^T + R`` are computed once; pairs with ``d2 <= chi2.ppf(gate_probability, k)``
+   (squared Mahalanobis distance; k = 3, or 4 with range rate) are feasible (as
+   ``gate_pairs``: the range and elevation marginals prune first, then the exact distance is
+   computed on the survivors).
 3. **Associate** (global nearest neighbour): ``scipy.optimize.linear_sum_assignment`` on the
-   cost ``d2 + ln det S`` (the negative log-likelihood up to a constant), feasible pairs only.
-   Tentative tracks compete with confirmed ones, so a detection in the gate of a tentative
-   track updates it instead of starting a duplicate.
+   cost ``d2 + ln det S`` (the negative log-likelihood up to a constant), feasible pairs only;
+   when no track and no detection is in two feasible pairs, every pair is taken (the same
+   answer, without the solver). Tentative tracks compete with confirmed ones, so a detection
+   in the gate of a tentative track updates it instead of starting a duplicate.
 4. **Update** the assigned tracks with the EKF in the Joseph form.
 5. **Miss**: a live track that was not updated counts a miss when the scanning sensor covers
    its predicted position (range within ``max_range_m``, elevation within the sensor's limits,
@@ -38,6 +39,13 @@ taken to have scanned.
 
 The tracker never reads ``truth_index``: the ``UpdateLog`` gives, for each update, the row of
 the detection used, so the caller can join truth for evaluation outside the tracker.
+
+Implementation: the scan loop runs in compiled kernels (``scan_kernels``, numba) working in
+place on the table's columns, one track at a time; they reproduce the batched numpy kernels of
+``kernels`` (the reference, tested against them) to rounding. A track already at the scan time
+(the second radar of a time step) is not re-predicted. Subclasses of ``MotionModel`` or
+``KinematicClassifier`` are honoured: their ``predict`` / ``accumulate`` are called instead of
+the compiled stock versions.
 """
 
 from __future__ import annotations
@@ -60,7 +68,7 @@ from shieldwall.tracking.scan_kernels import (
     N_CLASSIFIER_PARAMS,
     classifier_params,
     delete_stale,
-    scan_assign,
+    frame_vector,
     scan_front,
     scan_tail,
 )
@@ -141,8 +149,8 @@ class _Frame:
     heading: float
     half_width: float | None
     sig2: FloatArray  # (4,) measurement variances (range rate last)
-    half_width_or_nan: float
     rr_finite: bool
+    vec: FloatArray  # scan_kernels.FRAME layout
 
 
 def _param(site: Any, name: str, default: Any) -> Any:
@@ -165,19 +173,27 @@ def _resolve(site: Any) -> _Frame:
     sigma = np.asarray(sig, float)
     sigma_rr = float(rr) if rr is not None else np.nan
     half_width = _param(site, "sector_half_width_rad", None)
+    origin = np.asarray(site.origin_ecef, float).reshape(3).copy()
+    rotation = np.asarray(site.rotation, float).reshape(3, 3).copy()
+    sig2 = np.append(sigma, sigma_rr) ** 2
+    max_range = float(_param(site, "max_range_m", np.inf))
+    min_el = float(_param(site, "min_elevation_rad", -np.pi / 2))
+    max_el = float(_param(site, "max_elevation_rad", np.pi / 2))
+    heading = float(_param(site, "heading_rad", 0.0))
     return _Frame(
-        origin=np.ascontiguousarray(np.asarray(site.origin_ecef, float).reshape(3)),
-        rotation=np.ascontiguousarray(np.asarray(site.rotation, float).reshape(3, 3)),
+        origin=origin,
+        rotation=rotation,
         sigma=sigma,
         sigma_rr=sigma_rr,
-        max_range_m=float(_param(site, "max_range_m", np.inf)),
-        min_el=float(_param(site, "min_elevation_rad", -np.pi / 2)),
-        max_el=float(_param(site, "max_elevation_rad", np.pi / 2)),
-        heading=float(_param(site, "heading_rad", 0.0)),
+        max_range_m=max_range,
+        min_el=min_el,
+        max_el=max_el,
+        heading=heading,
         half_width=half_width,
-        sig2=np.append(sigma, sigma_rr) ** 2,
-        half_width_or_nan=np.nan if half_width is None else float(half_width),
+        sig2=sig2,
         rr_finite=math.isfinite(sigma_rr),
+        vec=frame_vector(origin, rotation, sig2, max_range, min_el, max_el, heading,
+                         np.nan if half_width is None else float(half_width)),
     )
 
 
@@ -301,7 +317,10 @@ class Tracker:
             is called once per scan with the predicted positions of the live tracks that the
             scan did not update (and not at all when there are none).
         inplace : update ``tracks`` itself and return it as ``TrackerOutput.tracks`` (saves
-            copying the table; same results).
+            copying the table; same results). If the call raises, the table may be left
+            partly updated.
+
+        The arrays of the returned ``UpdateLog`` are fresh for each call.
         """
         table = tracks if inplace else tracks.copy()
         table.motion = self.motion
@@ -361,29 +380,21 @@ class Tracker:
             if active.size:
                 x, P = table.predict_state(active, t)
                 table.x[active], table.P[active], table.state_time_s[active] = x, P, t
-        mo = self.motion
-        log = buf.log
         counts = buf.counts
         row0 = int(counts[0])
         default_cov = coverage is None
-        n, n_pairs, conflict, n_idle, with_rr = scan_front(
-            *cols, t, ctx.fast_motion, mo.process_noise_m2_s3, mo.ballistic_process_noise_m2_s3,
-            mo.gravity, mo.max_step_s, mo.rotating_frame, frame.origin, frame.rotation,
-            frame.sig2, self.use_range_rate and frame.rr_finite, z, rows, ctx.threshold3,
-            ctx.threshold4, default_cov, frame.max_range_m, frame.min_el, frame.max_el,
-            frame.heading, frame.half_width_or_nan, bit, sensor_id, ctx.fast_classifier,
-            ctx.classifier_params, buf.active, buf.covered, buf.det_state, buf.pair_i,
-            buf.pair_j, buf.pair_d2, buf.pair_nu, buf.pair_cost, buf.idle, *log, counts)
+        rr_allowed = self.use_range_rate and frame.rr_finite
+        args = (t, ctx.params, frame.vec, z, rows, rr_allowed, default_cov, ctx.fast_motion,
+                ctx.fast_classifier, ctx.classifier_params, bit, sensor_id, buf.active,
+                buf.covered, buf.det_state, buf.pair_idx, buf.pair_val, buf.idle, buf.log_i,
+                buf.log_f, buf.log_b, counts)
+        n, n_pairs, conflict, n_idle, with_rr = scan_front(*cols, *args, _NO_SLOTS, False)
         if conflict:
-            chosen = gnn_assign_pairs(buf.pair_i[:n_pairs], buf.pair_j[:n_pairs],
-                                      buf.pair_cost[:n_pairs])
-            n_idle = scan_assign(
-                *cols, chosen, n, rows, t, frame.origin, frame.rotation, frame.sig2, with_rr,
-                default_cov, bit, sensor_id, ctx.fast_classifier, ctx.classifier_params,
-                buf.active, buf.covered, buf.det_state, buf.pair_i, buf.pair_j, buf.pair_d2,
-                buf.pair_nu, buf.idle, *log, counts)
+            chosen = gnn_assign_pairs(buf.pair_idx[0, :n_pairs], buf.pair_idx[1, :n_pairs],
+                                      buf.pair_val[:n_pairs, 1])
+            n_idle = scan_front(*cols, *args, chosen, True)[3]
         if not ctx.fast_classifier and counts[0] > row0:
-            self.classifier.accumulate(table, log[1][row0:counts[0]].copy())
+            self.classifier.accumulate(table, buf.log_i[1, row0:counts[0]].copy())
         missed, n_missed = buf.idle, n_idle
         if coverage is not None and n_idle:
             idle = buf.idle[:n_idle]
@@ -393,12 +404,10 @@ class Tracker:
         row1 = int(counts[0])
         while True:
             next_id = scan_tail(
-                *cols, missed, n_missed, z, rows, buf.det_state, self.initiate_from_gated,
-                with_rr, frame.origin, frame.rotation, frame.sigma, frame.sigma_rr,
-                self.initial_velocity_std_mps, table.next_id, bit, t, sensor_id,
-                ctx.fast_classifier, ctx.classifier_params, self.confirm_hits,
-                self.confirm_window, self.delete_misses, *log, buf.conf, buf.dele, buf.delc,
-                counts)
+                *cols, t, ctx.params, ctx.iparams, frame.vec, z, rows, buf.det_state,
+                self.initiate_from_gated, with_rr, missed, n_missed, table.next_id,
+                ctx.fast_classifier, ctx.classifier_params, bit, sensor_id, buf.log_i, buf.log_f,
+                buf.log_b, buf.cd, buf.delc, counts)
             if next_id >= 0:
                 break
             table.reserve(-next_id)
@@ -406,64 +415,60 @@ class Tracker:
         table.next_id = next_id
         if not ctx.fast_classifier and counts[0] > row1:
             # (confirmation and deletion do not read the class evidence)
-            self.classifier.accumulate(table, log[1][row1:counts[0]].copy())
+            self.classifier.accumulate(table, buf.log_i[1, row1:counts[0]].copy())
         return cols
 
     def _delete_stale(self, table: TrackTable, time_s: float, buf: _Buffers) -> None:
         args = (table.track_id, table.P, table.state_time_s, table.status, table.last_update_s,
                 time_s, self.max_position_std_m, self.max_coast_s)
-        if delete_stale(*args, table.P, False, buf.dele, buf.delc, buf.counts):
+        if delete_stale(*args, table.P, False, buf.cd, buf.delc, buf.counts):
             return
         # some live track is not at time_s: predict its covariance (without storing it)
         active = np.flatnonzero(table.status)
         behind = active[table.state_time_s[active] != time_s]
         P_at = table.P.copy()
         P_at[behind] = table.predict_state(behind, time_s)[1]
-        delete_stale(*args, P_at, True, buf.dele, buf.delc, buf.counts)
+        delete_stale(*args, P_at, True, buf.cd, buf.delc, buf.counts)
 
 
 class _Buffers:
-    """Work and log buffers of one ``update`` call, sized for its worst case: ``n_max`` live
-    tracks, ``m_all`` detections, ``m_scan`` detections in one scan."""
+    """Work and log buffers of one ``update`` call (layouts in ``scan_kernels``), sized for its
+    worst case: ``n_max`` live tracks, ``m_all`` detections, ``m_scan`` in one scan."""
 
     def __init__(self, n_max: int, m_all: int, m_scan: int) -> None:
         self.active = np.empty(n_max, np.int64)
         self.covered = np.zeros(n_max, np.bool_)
         self.idle = np.empty(n_max, np.int64)
         self.det_state = np.zeros(max(m_scan, 1), np.int8)
-        n_pairs = n_max * m_scan
-        self.pair_i = np.empty(n_pairs, np.int64)
-        self.pair_j = np.empty(n_pairs, np.int64)
-        self.pair_d2 = np.empty(n_pairs)
-        self.pair_nu = np.empty((n_pairs, 4))
-        self.pair_cost = np.empty(n_pairs)
-        self.log = (np.empty(m_all, np.int64), np.empty(m_all, np.int64),
-                    np.empty(m_all, np.int64), np.empty(m_all, np.int64), np.empty(m_all),
-                    np.empty(m_all), np.empty(m_all, np.bool_))
-        self.conf = np.empty(n_max, np.int64)
-        self.dele = np.empty(n_max, np.int64)
+        self.pair_idx = np.empty((2, n_max * m_scan), np.int64)
+        self.pair_val = np.empty((n_max * m_scan, 6))
+        self.log_i = np.empty((4, m_all), np.int64)
+        self.log_f = np.empty((2, m_all))
+        self.log_b = np.empty(m_all, np.bool_)
+        self.cd = np.empty((2, n_max), np.int64)
         self.delc = np.empty(n_max, np.bool_)
         self.counts = np.zeros(3, np.int64)
 
     def build(self) -> UpdateLog:
-        n, nc, nd = (int(v) for v in self.counts)
-        tid, slot, det, sensor, time_s, nis, init = (a[:n] for a in self.log)
-        return UpdateLog(track_id=tid, slot=slot, detection_index=det, sensor_id=sensor,
-                         time_s=time_s, nis=nis, initiated=init,
-                         confirmed_track_id=self.conf[:nc], deleted_track_id=self.dele[:nd],
-                         deleted_was_confirmed=self.delc[:nd])
+        n, nc, nd = self.counts.tolist()
+        log_i, log_f = self.log_i[:, :n], self.log_f[:, :n]
+        return UpdateLog(track_id=log_i[0], slot=log_i[1], detection_index=log_i[2],
+                         sensor_id=log_i[3], time_s=log_f[0], nis=log_f[1],
+                         initiated=self.log_b[:n], confirmed_track_id=self.cd[0, :nc],
+                         deleted_track_id=self.cd[1, :nd], deleted_was_confirmed=self.delc[:nd])
 
 
 @dataclass(frozen=True)
 class _ScanContext:
-    """Per-tracker constants of the scan loop. The compiled paths serve the stock motion model
-    and classifier; subclasses of either go through their own ``predict`` / ``accumulate``."""
+    """Per-tracker constants of the scan loop (``scan_kernels.PARAMS`` and ``iparams``). The
+    compiled paths serve the stock motion model and classifier; subclasses of either go
+    through their own ``predict`` / ``accumulate``."""
 
     fast_motion: bool
     fast_classifier: bool
     classifier_params: FloatArray
-    threshold3: float
-    threshold4: float
+    params: FloatArray
+    iparams: IntArray
 
     @staticmethod
     def of(tracker: Tracker) -> _ScanContext:
@@ -471,13 +476,19 @@ class _ScanContext:
         if hit is not None and hit[0] is tracker:
             return hit[1]
         fast_classifier = type(tracker.classifier) is KinematicClassifier
+        mo = tracker.motion
         ctx = _ScanContext(
-            fast_motion=type(tracker.motion) is MotionModel,
+            fast_motion=type(mo) is MotionModel,
             fast_classifier=fast_classifier,
             classifier_params=classifier_params(tracker.classifier) if fast_classifier
             else np.zeros(N_CLASSIFIER_PARAMS),
-            threshold3=_gate_threshold(tracker.gate_probability, 3),
-            threshold4=_gate_threshold(tracker.gate_probability, 4))
+            params=np.array([mo.process_noise_m2_s3, mo.ballistic_process_noise_m2_s3,
+                             float(mo.gravity), mo.max_step_s, float(mo.rotating_frame),
+                             _gate_threshold(tracker.gate_probability, 3),
+                             _gate_threshold(tracker.gate_probability, 4),
+                             tracker.initial_velocity_std_mps], float),
+            iparams=np.array([tracker.confirm_hits, tracker.confirm_window,
+                              tracker.delete_misses], np.int64))
         if len(_CONTEXTS) >= 64:
             _CONTEXTS.clear()
         _CONTEXTS[id(tracker)] = (tracker, ctx)  # the tracker and its parts are frozen

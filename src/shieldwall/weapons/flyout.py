@@ -3,26 +3,18 @@ interceptors in flight (``InterceptorTable``)."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 
 import numpy as np
+from numba import njit
 
 from shieldwall.catalog.types import Interceptor
 from shieldwall.core.types import FloatArray, IntArray
-from shieldwall.weapons.guidance import (
-    G0_MPS2,
-    axial_compensation,
-    clip_norm,
-    closest_approach,
-    gravity_ecef,
-    height_above_ellipsoid_m,
-    perpendicular,
-    pn_acceleration,
-    turn_and_advance,
-)
-from shieldwall.weapons.kinematics import distance_profile, speed_profile
+from shieldwall.geo import EARTH_GM_M3_S2, WGS84_A_M, WGS84_B_M
+from shieldwall.weapons.guidance import G0_MPS2
 from shieldwall.weapons.table import InterceptorTable
 
 
@@ -56,6 +48,33 @@ class TypeParameters:
                    max_time_of_flight_s=col("max_time_of_flight_s"),
                    max_accel_mps2=col("max_accel_g") * G0_MPS2,
                    navigation_ratio=col("navigation_ratio"))
+
+    def as_array(self) -> FloatArray:
+        """``(k, 7)``: the fields as columns, in declaration order (the kernel's layout)."""
+        return np.column_stack([self.max_speed_mps, self.burn_time_s, self.speed_decay_s,
+                                self.min_speed_mps, self.max_time_of_flight_s,
+                                self.max_accel_mps2, self.navigation_ratio])
+
+
+# Type-parameter arrays by the identity of the record sequence (records are immutable; the
+# records are kept with the entry so that their ids cannot be reused while it lives).
+_TYPE_TABLE_CACHE: dict[tuple[int, ...], tuple[tuple[Interceptor, ...], FloatArray]] = {}
+_TYPE_TABLE_CACHE_MAX = 64
+
+
+def _type_table(interceptors: Sequence[Interceptor]) -> FloatArray:
+    records = tuple(interceptors)
+    key = tuple(map(id, records))
+    hit = _TYPE_TABLE_CACHE.get(key)
+    if hit is not None and all(a is b for a, b in zip(hit[0], records, strict=True)):
+        return hit[1]
+    if len(_TYPE_TABLE_CACHE) >= _TYPE_TABLE_CACHE_MAX:
+        _TYPE_TABLE_CACHE.clear()
+    table = np.ascontiguousarray(TypeParameters.from_records(records).as_array()
+                                 if records else np.zeros((0, 7)), dtype=np.float64)
+    table.setflags(write=False)
+    _TYPE_TABLE_CACHE[key] = (records, table)
+    return table
 
 
 @dataclass(frozen=True)
@@ -116,8 +135,8 @@ class FlyoutModel:
       as corrected by the fire control) the velocity does not turn.
 
     Each update flies a circular arc (``guidance.turn_and_advance``). The normal cost is one
-    vectorized update per engine step; an interceptor whose time to go to its target
-    (``range / closing speed``) is below ``endgame_time_factor`` steps is advanced in
+    update per engine step (compiled: ``_step_kernel``); an interceptor whose time to go to
+    its target (``range / closing speed``) is below ``endgame_time_factor`` steps is advanced in
     ``endgame_substeps`` sub-steps instead, so PN stays stable and the closest approach sees
     a short chord.
 
@@ -170,177 +189,287 @@ class FlyoutModel:
         InterceptResults of the interceptors resolved in this step.
         """
         slots = table.active_slots()
-        t_end = t0 + dt
         start = np.maximum(table.time_s[slots], t0)
-        slots = slots[start < t_end]
+        slots = slots[start < t0 + dt]
         if slots.size == 0:
             return InterceptResults.empty()
-        start = np.maximum(table.time_s[slots], t0)
-        par = TypeParameters.from_records(interceptors)
-        k = table.type_index[slots]
-        vmax, tb = par.max_speed_mps[k], par.burn_time_s[k]
-        tau_s, vmin = par.speed_decay_s[k], par.min_speed_mps[k]
-        tof, amax, nav = par.max_time_of_flight_s[k], par.max_accel_mps2[k], par.navigation_ratio[k]
-        launch = table.launch_time_s[slots]
-        ground_alt = table.ground_alt_m[slots]
-
-        pos = table.pos_ecef[slots].copy()
-        vel = table.vel_ecef[slots].copy()
-        acc = table.accel_ecef[slots].copy()
-        lagged = table.guidance_accel_ecef[slots].copy()
-        closing_before = table.was_closing[slots].copy()
-        tgt_p0 = np.asarray(target_pos_ecef, float)[slots]
-        tgt_v = np.asarray(target_vel_ecef, float)[slots]
-        has_target = np.isfinite(tgt_p0).all(axis=1) & np.isfinite(tgt_v).all(axis=1)
-        tgt_p0 = np.where(has_target[:, None], tgt_p0, 0.0)
-        tgt_v = np.where(has_target[:, None], tgt_v, 0.0)
-        if target_acc_ecef is None:
-            tgt_a = np.zeros_like(tgt_v)
-        else:
-            tgt_a = np.asarray(target_acc_ecef, float)[slots]
-            tgt_a = np.where(has_target[:, None] & np.isfinite(tgt_a), tgt_a, 0.0)
-        locked = has_target & (table.target_index[slots] >= 0)
-        aim_p0, aim_v = table.aim_ecef[slots], table.aim_vel_ecef[slots]
-
-        # Endgame selection from the state at the row's start time.
-        since0 = (start - t0)[:, None]
-        rel = tgt_p0 + tgt_v * since0 + 0.5 * tgt_a * since0**2 - pos
-        rng = np.linalg.norm(rel, axis=1)
-        vc = -np.einsum("ij,ij->i", rel, tgt_v + tgt_a * since0 - vel) / np.where(rng > 0, rng,
-                                                                                    1.0)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            t_go = np.where(has_target & (vc > 0), rng / vc, np.inf)
-        remaining = t_end - start
-        n_sub = np.where(t_go < self.endgame_time_factor * dt, self.endgame_substeps, 1)
-        h_row = remaining / n_sub
-
+        par = _type_table(interceptors)
+        tgt_p = np.ascontiguousarray(target_pos_ecef, dtype=np.float64)
+        tgt_v = np.ascontiguousarray(target_vel_ecef, dtype=np.float64)
+        tgt_a = (tgt_p if target_acc_ecef is None
+                 else np.ascontiguousarray(target_acc_ecef, dtype=np.float64))
         n = slots.size
-        alive = np.ones(n, bool)
-        now = start.copy()
-        hit_rows: list[IntArray] = []
-        hit_time: list[FloatArray] = []
-        hit_miss: list[FloatArray] = []
-        hit_pos: list[FloatArray] = []
-        dead_rows: list[IntArray] = []
-        dead_time: list[FloatArray] = []
-        dead_reason: list[IntArray] = []
-        dead_pos: list[FloatArray] = []
-
-        for j in range(int(n_sub.max())):
-            r = np.flatnonzero(alive & (j < n_sub))
-            if r.size == 0:
-                break
-            t_row = now[r]
-            age0 = t_row - launch[r]
-            h = np.clip(np.minimum(h_row[r], tof[r] - age0), 0.0, None)
-            since = (t_row - t0)[:, None]
-            tp = tgt_p0[r] + tgt_v[r] * since + 0.5 * tgt_a[r] * since**2
-            tv = tgt_v[r] + tgt_a[r] * since
-            gp = np.where(locked[r, None], tp, aim_p0[r] + aim_v[r] * since)
-            gv = np.where(locked[r, None], tv, aim_v[r])
-            p0, v0 = pos[r], vel[r]
-            speed0 = np.linalg.norm(v0, axis=1)
-            u0 = v0 / np.where(speed0 > 0, speed0, 1.0)[:, None]
-
-            guided = (amax[r] > 0) & (age0 >= self.guidance_start_s)
-            g_perp = perpendicular(gravity_ecef(p0), u0)
-            command = pn_acceleration(p0, v0, gp, gv, nav[r])
-            age1 = age0 + h
-            speed_start = speed_profile(age0, vmax[r], tb[r], tau_s[r], vmin[r])
-            speed1 = speed_profile(age1, vmax[r], tb[r], tau_s[r], vmin[r])
-            if self.axial_compensation:
-                axial = (speed1 - speed_start) / np.where(h > 0, h, 1.0)
-                command = command + axial_compensation(p0, u0, gp, axial, nav[r])
-            if self.autopilot_time_constant_s > 0:
-                decay = np.exp(-h / self.autopilot_time_constant_s)[:, None]
-                command = command + (lagged[r] - command) * decay
-            command = np.where(guided[:, None], perpendicular(command, u0), 0.0)
-            airframe = clip_norm(command - g_perp, amax[r])
-            airframe = np.where(guided[:, None], airframe, 0.0)
-            net = np.where(guided[:, None], airframe + g_perp, 0.0)
-
-            path = (distance_profile(age1, vmax[r], tb[r], tau_s[r], vmin[r])
-                    - distance_profile(age0, vmax[r], tb[r], tau_s[r], vmin[r]))
-            p1, u1 = turn_and_advance(p0, u0, net, path, h)
-            v1 = u1 * speed1[:, None]
-
-            # Closest approach on the chord of the relative motion.
-            rel0 = tp - p0
-            rel1 = tp + tv * h[:, None] + 0.5 * tgt_a[r] * (h**2)[:, None] - p1
-            frac, miss = closest_approach(rel0, rel1)
-            chord = rel1 - rel0
-            closing_start = np.einsum("ij,ij->i", rel0, chord) < 0
-            opening_end = np.einsum("ij,ij->i", rel1, chord) > 0
-            hit = has_target[r] & (h > 0) & opening_end & (closing_start | closing_before[r])
-            closing_before[r] = has_target[r] & ~opening_end
-
-            pos[r], vel[r], acc[r], now[r] = p1, v1, airframe, t_row + h
-            lagged[r] = command
-            if hit.any():
-                rows = r[hit]
-                hit_rows.append(rows)
-                hit_time.append(t_row[hit] + frac[hit] * h[hit])
-                hit_miss.append(miss[hit])
-                cpa = p0[hit] + frac[hit, None] * (p1[hit] - p0[hit])
-                hit_pos.append(cpa)
-                pos[rows] = cpa
-                now[rows] = hit_time[-1]
-                alive[rows] = False
-
-            # Self-destructs (an intercept in the same update takes precedence).
-            alt0 = height_above_ellipsoid_m(p0) - ground_alt[r]
-            alt1 = height_above_ellipsoid_m(p1) - ground_alt[r]
-            ground = ~hit & (alt1 < 0.0)
-            timeout = ~hit & ~ground & (age1 >= tof[r] * (1.0 - 1e-12))
-            slow = (~hit & ~ground & ~timeout & (age1 > tb[r])
-                    & (speed1 < vmin[r] * (1.0 - 1e-12)))
-            ended = ground | timeout | slow
-            if ended.any():
-                # Linear in height; a round already below ground ends at the update's start.
-                frac_g = np.where(ground, np.clip(alt0, 0.0, None)
-                                  / np.where(ground, np.clip(alt0, 0.0, None) - alt1, 1.0), 1.0)
-                rows = r[ended]
-                end_pos = p0[ended] + frac_g[ended, None] * (p1[ended] - p0[ended])
-                dead_rows.append(rows)
-                dead_time.append(t_row[ended] + frac_g[ended] * h[ended])
-                dead_reason.append(np.select(
-                    [ground[ended], timeout[ended]],
-                    [int(SelfDestructReason.GROUND), int(SelfDestructReason.TIME_OF_FLIGHT)],
-                    int(SelfDestructReason.MIN_SPEED)).astype(np.int64))
-                dead_pos.append(end_pos)
-                pos[rows] = end_pos
-                now[rows] = dead_time[-1]
-                alive[rows] = False
-
-        table.pos_ecef[slots] = pos
-        table.vel_ecef[slots] = vel
-        table.accel_ecef[slots] = acc
-        table.guidance_accel_ecef[slots] = lagged
-        table.time_s[slots] = now
-        table.was_closing[slots] = closing_before
-        return self._results(table, slots, hit_rows, hit_time, hit_miss, hit_pos, dead_rows,
-                             dead_time, dead_reason, dead_pos)
-
-    @staticmethod
-    def _results(table: InterceptorTable, slots: IntArray, hit_rows: list[IntArray],
-                 hit_time: list[FloatArray], hit_miss: list[FloatArray],
-                 hit_pos: list[FloatArray], dead_rows: list[IntArray],
-                 dead_time: list[FloatArray], dead_reason: list[IntArray],
-                 dead_pos: list[FloatArray]) -> InterceptResults:
-        def cat(parts: list[np.ndarray], empty: np.ndarray) -> np.ndarray:
-            return np.concatenate(parts) if parts else empty
-
-        i0, f0, p0 = np.zeros(0, np.int64), np.zeros(0), np.zeros((0, 3))
-        hr = cat(hit_rows, i0)
-        dr = cat(dead_rows, i0)
-        # Report in ascending slot order (independent of the sub-step the event fell in).
-        ho, do = np.argsort(slots[hr], kind="stable"), np.argsort(slots[dr], kind="stable")
-        hs, ds = slots[hr][ho], slots[dr][do]
+        event = np.empty(n, np.int64)
+        event_time = np.empty(n)
+        event_miss = np.empty(n)
+        event_pos = np.empty((n, 3))
+        _step_kernel(slots, float(t0), float(dt), par, table.type_index, table.launch_time_s,
+                     table.ground_alt_m, table.target_index, table.aim_ecef,
+                     table.aim_vel_ecef, tgt_p, tgt_v, tgt_a, target_acc_ecef is not None,
+                     table.pos_ecef, table.vel_ecef, table.accel_ecef,
+                     table.guidance_accel_ecef, table.time_s, table.was_closing,
+                     float(self.guidance_start_s), float(self.autopilot_time_constant_s),
+                     float(self.endgame_time_factor), int(self.endgame_substeps),
+                     bool(self.axial_compensation), event, event_time, event_miss, event_pos)
+        # Rows are in ascending slot order, so the results are too.
+        hit = event == _EV_HIT
+        dead = event > 0
+        hs, ds = slots[hit], slots[dead]
         table.deactivate(np.concatenate([hs, ds]))
         return InterceptResults(
-            slot=hs, interceptor_id=table.interceptor_id[hs].copy(),
-            time_s=cat(hit_time, f0)[ho], miss_m=cat(hit_miss, f0)[ho],
-            pos_ecef=cat(hit_pos, p0)[ho], target_index=table.target_index[hs].copy(),
-            destroyed_slot=ds, destroyed_interceptor_id=table.interceptor_id[ds].copy(),
-            destroyed_time_s=cat(dead_time, f0)[do], destroyed_reason=cat(dead_reason, i0)[do],
-            destroyed_pos_ecef=cat(dead_pos, p0)[do])
+            slot=hs, interceptor_id=table.interceptor_id[hs].copy(), time_s=event_time[hit],
+            miss_m=event_miss[hit], pos_ecef=event_pos[hit],
+            target_index=table.target_index[hs].copy(), destroyed_slot=ds,
+            destroyed_interceptor_id=table.interceptor_id[ds].copy(),
+            destroyed_time_s=event_time[dead], destroyed_reason=event[dead],
+            destroyed_pos_ecef=event_pos[dead])
+
+
+# --------------------------------------------------------------------------- numba kernel
+# Scalar form of ``FlyoutModel.step`` over the active slots: the same formulas as the array
+# kernels of ``weapons.guidance`` and ``weapons.kinematics`` (one row at a time, explicit
+# cross and dot products), so the per-row results equal the vectorized ones to round-off.
+_P_VMAX, _P_TB, _P_TAU, _P_VMIN, _P_TOF, _P_AMAX, _P_NAV = range(7)
+_EV_NONE, _EV_HIT = 0, -1   # event codes; > 0: a ``SelfDestructReason``
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _speed_profile(t: float, vmax: float, tb: float, tau: float,
+                   vmin: float) -> float:  # pragma: no cover - compiled
+    if t < tb:
+        return vmax * max(t, 0.0) / tb if tb > 0 else vmax
+    return max(vmin, vmax * math.exp(-max(t - tb, 0.0) / tau))
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _distance_profile(t: float, vmax: float, tb: float, tau: float,
+                      vmin: float) -> float:  # pragma: no cover - compiled
+    t = max(t, 0.0)
+    boost_d = 0.5 * vmax * min(t, tb) ** 2 / tb if tb > 0 else 0.0
+    t_floor = tau * math.log(max(vmax / vmin, 1.0)) if vmax > vmin else 0.0
+    tc = max(t - tb, 0.0)
+    exp_d = vmax * tau * (1.0 - math.exp(-min(tc, t_floor) / tau))
+    return boost_d + exp_d + vmin * max(tc - t_floor, 0.0)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _height(x: float, y: float, z: float) -> float:  # pragma: no cover - compiled
+    r = math.sqrt(x * x + y * y + z * z)
+    sin_lat = z / (r if r > 0.0 else 1.0)
+    cos2 = 1.0 - sin_lat**2
+    radius = WGS84_A_M * WGS84_B_M / math.sqrt((WGS84_B_M**2) * cos2
+                                               + (WGS84_A_M**2) * sin_lat**2)
+    return r - radius
+
+
+@njit(cache=True, error_model="numpy")
+def _step_kernel(slots: np.ndarray, t0: float, dt: float, par: np.ndarray,
+                 type_index: np.ndarray, launch_time: np.ndarray, ground_alt: np.ndarray,
+                 target_index: np.ndarray, aim: np.ndarray, aim_vel: np.ndarray,
+                 tgt_pos: np.ndarray, tgt_vel: np.ndarray, tgt_acc: np.ndarray,
+                 use_acc: bool, pos: np.ndarray, vel: np.ndarray, acc: np.ndarray,
+                 lagged: np.ndarray, time_s: np.ndarray, was_closing: np.ndarray,
+                 guidance_start: float, lag_t: float, endgame_factor: float,
+                 endgame_substeps: int, axial_on: bool, event: np.ndarray,
+                 event_time: np.ndarray, event_miss: np.ndarray,
+                 event_pos: np.ndarray) -> None:  # pragma: no cover - compiled
+    """Advance the rows ``slots`` of the table arrays in place (see ``FlyoutModel.step``);
+    per row ``i`` of ``slots`` write the event code, time, miss and position."""
+    t_end = t0 + dt
+    for i in range(slots.size):
+        s = slots[i]
+        event[i] = _EV_NONE
+        k = type_index[s]
+        vmax, tb, tau = par[k, _P_VMAX], par[k, _P_TB], par[k, _P_TAU]
+        vmin, tof = par[k, _P_VMIN], par[k, _P_TOF]
+        amax, nav = par[k, _P_AMAX], par[k, _P_NAV]
+        launch = launch_time[s]
+        now = max(time_s[s], t0)
+        # Target state at t0 (absent: zeros, never resolved).
+        tpx, tpy, tpz = tgt_pos[s, 0], tgt_pos[s, 1], tgt_pos[s, 2]
+        tvx, tvy, tvz = tgt_vel[s, 0], tgt_vel[s, 1], tgt_vel[s, 2]
+        has_target = (math.isfinite(tpx) and math.isfinite(tpy) and math.isfinite(tpz)
+                      and math.isfinite(tvx) and math.isfinite(tvy) and math.isfinite(tvz))
+        tax = tay = taz = 0.0
+        if not has_target:
+            tpx = tpy = tpz = tvx = tvy = tvz = 0.0
+        elif use_acc:
+            tax = tgt_acc[s, 0] if math.isfinite(tgt_acc[s, 0]) else 0.0
+            tay = tgt_acc[s, 1] if math.isfinite(tgt_acc[s, 1]) else 0.0
+            taz = tgt_acc[s, 2] if math.isfinite(tgt_acc[s, 2]) else 0.0
+        locked = has_target and target_index[s] >= 0
+        px, py, pz = pos[s, 0], pos[s, 1], pos[s, 2]
+        vx, vy, vz = vel[s, 0], vel[s, 1], vel[s, 2]
+        ax, ay, az = acc[s, 0], acc[s, 1], acc[s, 2]
+        lx, ly, lz = lagged[s, 0], lagged[s, 1], lagged[s, 2]
+        closing_before = was_closing[s]
+
+        # Endgame selection from the state at the row's start time.
+        since = now - t0
+        rx = tpx + tvx * since + 0.5 * tax * since**2 - px
+        ry = tpy + tvy * since + 0.5 * tay * since**2 - py
+        rz = tpz + tvz * since + 0.5 * taz * since**2 - pz
+        rng = math.sqrt(rx * rx + ry * ry + rz * rz)
+        vc = -(rx * (tvx + tax * since - vx) + ry * (tvy + tay * since - vy)
+               + rz * (tvz + taz * since - vz)) / (rng if rng > 0 else 1.0)
+        t_go = rng / vc if (has_target and vc > 0) else math.inf
+        n_sub = endgame_substeps if t_go < endgame_factor * dt else 1
+        h_row = (t_end - now) / n_sub
+
+        for _ in range(n_sub):
+            t_row = now
+            age0 = t_row - launch
+            h = max(min(h_row, tof - age0), 0.0)
+            since = t_row - t0
+            # Target and guidance point.
+            tgx = tpx + tvx * since + 0.5 * tax * since**2
+            tgy = tpy + tvy * since + 0.5 * tay * since**2
+            tgz = tpz + tvz * since + 0.5 * taz * since**2
+            tvsx, tvsy, tvsz = tvx + tax * since, tvy + tay * since, tvz + taz * since
+            if locked:
+                gpx, gpy, gpz, gvx, gvy, gvz = tgx, tgy, tgz, tvsx, tvsy, tvsz
+            else:
+                gvx, gvy, gvz = aim_vel[s, 0], aim_vel[s, 1], aim_vel[s, 2]
+                gpx, gpy, gpz = aim[s, 0] + gvx * since, aim[s, 1] + gvy * since, \
+                    aim[s, 2] + gvz * since
+            p0x, p0y, p0z = px, py, pz
+            speed0 = math.sqrt(vx * vx + vy * vy + vz * vz)
+            inv = speed0 if speed0 > 0 else 1.0
+            ux, uy, uz = vx / inv, vy / inv, vz / inv
+            guided = amax > 0 and age0 >= guidance_start
+
+            # Point-mass gravity and its part normal to the velocity.
+            r0 = math.sqrt(p0x * p0x + p0y * p0y + p0z * p0z)
+            r3 = r0**3
+            gx, gy, gz = (-EARTH_GM_M3_S2 * p0x / r3, -EARTH_GM_M3_S2 * p0y / r3,
+                          -EARTH_GM_M3_S2 * p0z / r3)
+            gu = gx * ux + gy * uy + gz * uz
+            gpx_, gpy_, gpz_ = gx - gu * ux, gy - gu * uy, gz - gu * uz
+
+            # Proportional navigation (guidance.pn_acceleration).
+            relx, rely, relz = gpx - p0x, gpy - p0y, gpz - p0z
+            rvx, rvy, rvz = gvx - vx, gvy - vy, gvz - vz
+            r2 = relx * relx + rely * rely + relz * relz
+            safe_r2 = r2 if r2 > 0.0 else 1.0
+            omx = (rely * rvz - relz * rvy) / safe_r2
+            omy = (relz * rvx - relx * rvz) / safe_r2
+            omz = (relx * rvy - rely * rvx) / safe_r2
+            closing = -(relx * rvx + rely * rvy + relz * rvz) / math.sqrt(safe_r2)
+            gain = nav * max(closing, 0.0) if r2 > 0.0 else 0.0
+            cx = gain * (omy * uz - omz * uy)
+            cy = gain * (omz * ux - omx * uz)
+            cz = gain * (omx * uy - omy * ux)
+
+            age1 = age0 + h
+            speed_start = _speed_profile(age0, vmax, tb, tau, vmin)
+            speed1 = _speed_profile(age1, vmax, tb, tau, vmin)
+            if axial_on:  # guidance.axial_compensation
+                axial = (speed1 - speed_start) / (h if h > 0 else 1.0)
+                dist = math.sqrt(r2)
+                dd = dist if dist > 0.0 else 1.0
+                lox, loy, loz = relx / dd, rely / dd, relz / dd
+                ul = ux * lox + uy * loy + uz * loz
+                f = -0.5 * nav * axial
+                cx += f * (ux - ul * lox)
+                cy += f * (uy - ul * loy)
+                cz += f * (uz - ul * loz)
+            if lag_t > 0:
+                decay = math.exp(-h / lag_t)
+                cx = cx + (lx - cx) * decay
+                cy = cy + (ly - cy) * decay
+                cz = cz + (lz - cz) * decay
+            if guided:
+                cu = cx * ux + cy * uy + cz * uz
+                cx, cy, cz = cx - cu * ux, cy - cu * uy, cz - cu * uz
+                afx, afy, afz = cx - gpx_, cy - gpy_, cz - gpz_
+                norm = math.sqrt(afx * afx + afy * afy + afz * afz)
+                if norm > amax:
+                    scale = amax / (norm if norm > 0.0 else 1.0)
+                    afx, afy, afz = afx * scale, afy * scale, afz * scale
+                nx, ny, nz = afx + gpx_, afy + gpy_, afz + gpz_
+            else:
+                cx = cy = cz = afx = afy = afz = nx = ny = nz = 0.0
+
+            path = (_distance_profile(age1, vmax, tb, tau, vmin)
+                    - _distance_profile(age0, vmax, tb, tau, vmin))
+            # Circular arc (guidance.turn_and_advance).
+            a_norm = math.sqrt(nx * nx + ny * ny + nz * nz)
+            mean_speed = path / (h if h > 0.0 else 1.0)
+            theta = a_norm * h / mean_speed if mean_speed > 0.0 else 0.0
+            an = a_norm if a_norm > 0.0 else 1.0
+            nx, ny, nz = nx / an, ny / an, nz / an
+            if theta < 1e-4:
+                sinc = 1.0 - theta**2 / 6.0
+                cosc = theta / 2.0 - theta**3 / 24.0
+            else:
+                sinc = math.sin(theta) / theta
+                cosc = (1.0 - math.cos(theta)) / theta
+            ct, st = math.cos(theta), math.sin(theta)
+            p1x = p0x + path * (sinc * ux + cosc * nx)
+            p1y = p0y + path * (sinc * uy + cosc * ny)
+            p1z = p0z + path * (sinc * uz + cosc * nz)
+            vx = (ct * ux + st * nx) * speed1
+            vy = (ct * uy + st * ny) * speed1
+            vz = (ct * uz + st * nz) * speed1
+
+            # Closest approach on the chord of the relative motion.
+            r0x, r0y, r0z = tgx - p0x, tgy - p0y, tgz - p0z
+            hh = 0.5 * h**2
+            r1x = tgx + tvsx * h + tax * hh - p1x
+            r1y = tgy + tvsy * h + tay * hh - p1y
+            r1z = tgz + tvsz * h + taz * hh - p1z
+            dx, dy, dz = r1x - r0x, r1y - r0y, r1z - r0z
+            d2 = dx * dx + dy * dy + dz * dz
+            r0d = r0x * dx + r0y * dy + r0z * dz
+            frac = -r0d / d2 if d2 > 0.0 else 0.0
+            frac = min(max(frac, 0.0), 1.0)
+            mx, my, mz = r0x + frac * dx, r0y + frac * dy, r0z + frac * dz
+            miss = math.sqrt(mx * mx + my * my + mz * mz)
+            closing_start = r0d < 0
+            opening_end = (r1x * dx + r1y * dy + r1z * dz) > 0
+            hit = has_target and h > 0 and opening_end and (closing_start or closing_before)
+            closing_before = has_target and not opening_end
+
+            px, py, pz = p1x, p1y, p1z
+            ax, ay, az = afx, afy, afz
+            lx, ly, lz = cx, cy, cz
+            now = t_row + h
+            if hit:
+                now = t_row + frac * h
+                px = p0x + frac * (p1x - p0x)
+                py = p0y + frac * (p1y - p0y)
+                pz = p0z + frac * (p1z - p0z)
+                event[i] = _EV_HIT
+                event_miss[i] = miss
+                break
+
+            # Self-destructs (an intercept in the same update takes precedence).
+            alt1 = _height(p1x, p1y, p1z) - ground_alt[s]
+            reason = 0
+            if alt1 < 0.0:
+                reason = 3   # SelfDestructReason.GROUND
+            elif age1 >= tof * (1.0 - 1e-12):
+                reason = 1   # SelfDestructReason.TIME_OF_FLIGHT
+            elif age1 > tb and speed1 < vmin * (1.0 - 1e-12):
+                reason = 2   # SelfDestructReason.MIN_SPEED
+            if reason > 0:
+                frac_g = 1.0
+                if reason == 3:
+                    # Linear in height; a round already below ground ends at the start.
+                    alt0 = max(_height(p0x, p0y, p0z) - ground_alt[s], 0.0)
+                    frac_g = alt0 / (alt0 - alt1)
+                now = t_row + frac_g * h
+                px = p0x + frac_g * (p1x - p0x)
+                py = p0y + frac_g * (p1y - p0y)
+                pz = p0z + frac_g * (p1z - p0z)
+                event[i] = reason
+                break
+
+        pos[s, 0], pos[s, 1], pos[s, 2] = px, py, pz
+        vel[s, 0], vel[s, 1], vel[s, 2] = vx, vy, vz
+        acc[s, 0], acc[s, 1], acc[s, 2] = ax, ay, az
+        lagged[s, 0], lagged[s, 1], lagged[s, 2] = lx, ly, lz
+        time_s[s] = now
+        was_closing[s] = closing_before
+        event_time[i] = now
+        event_pos[i, 0], event_pos[i, 1], event_pos[i, 2] = px, py, pz
