@@ -17,6 +17,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from shieldwall.core.jsonutil import json_default
+
 TABLE_FILES = ("truth", "tracks", "detections", "interceptors", "events")
 
 
@@ -31,18 +33,8 @@ def _table(columns: Mapping[str, Any]) -> pa.Table:
 
 
 def write_json(path: Path, obj: Any) -> None:
-    path.write_text(json.dumps(obj, indent=2, sort_keys=False, default=_default) + "\n",
+    path.write_text(json.dumps(obj, indent=2, sort_keys=False, default=json_default) + "\n",
                     encoding="utf-8")
-
-
-def _default(obj: Any) -> Any:
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, np.floating):
-        return float(obj)
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    raise TypeError(f"not JSON serializable: {type(obj)}")
 
 
 def write_run_directory(

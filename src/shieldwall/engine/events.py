@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from shieldwall.core.jsonutil import json_default
+
 EVENT_KINDS = (
     "threat_launch", "track_confirmed", "track_deleted", "engage", "launch", "intercept_kill",
     "intercept_miss", "self_destruct", "kill_assessment", "leak", "crash", "expire",
@@ -54,20 +56,10 @@ class EventLog:
         elif isinstance(detail, str):
             self.detail.append(detail)
         else:
-            self.detail.append(json.dumps(detail, sort_keys=True, default=_json_default))
+            self.detail.append(json.dumps(detail, sort_keys=True, default=json_default))
 
     def __len__(self) -> int:
         return len(self.time_s)
 
     def count(self, kind: str) -> int:
         return sum(1 for k in self.kind if k == kind)
-
-
-def _json_default(obj: Any) -> Any:
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, np.floating):
-        return float(obj)
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    raise TypeError(f"not JSON serializable: {type(obj)}")
