@@ -25,6 +25,7 @@ from shieldwall.sensors import (
     detection_range_m,
     wrap_pi,
 )
+from shieldwall.sensors.radar import coverage_mask, ecef2polar
 
 LAT0, LON0, ALT0 = 50.0, 20.0, 120.0
 
@@ -364,3 +365,28 @@ def test_truth_index_points_at_the_right_target() -> None:
     all_enu = geo.ecef2enu(pos, detector.site.origin_ecef, detector.site.rotation)
     nearest = np.argmin(np.linalg.norm(measured[:, None, :] - all_enu[None], axis=2), axis=1)
     assert np.mean(nearest == real.truth_index) > 0.95
+
+
+@pytest.mark.parametrize("half_width", [None, 0.9])
+def test_compiled_coverage_matches_array_functions(half_width: float | None) -> None:
+    # The one-pass kernel of `detect`/`visible` against the documented array functions.
+    detector = make_detector(heading_rad=1.0, sector_half_width_rad=half_width,
+                             min_elevation_rad=-0.02, max_range_m=400e3)
+    rng = np.random.default_rng(5)
+    n = 3000
+    enu = np.column_stack([rng.uniform(-450e3, 450e3, n), rng.uniform(-450e3, 450e3, n),
+                           rng.uniform(-5e3, 30e3, n)])
+    pos = enu_points(detector, enu)
+    alive = rng.random(n) < 0.9
+    site, radar = detector.site, detector.site.radar
+    polar = ecef2polar(pos, np.zeros_like(pos), site.origin_ecef, site.rotation)
+    limits = coverage_mask(polar.range_m, polar.azimuth_rad, polar.elevation_rad,
+                           detector.min_range_m, radar.max_range_m, radar.min_elevation_rad,
+                           radar.max_elevation_rad, site.heading_rad, half_width)
+    expected = alive & limits & geo.line_of_sight_clear(site.origin_ecef, pos)
+    rng_m, az, el, covered = detector._covered(pos, alive)
+    assert expected.sum() > 100 and (limits & ~expected).sum() > 50  # horizon bites
+    np.testing.assert_array_equal(covered, expected)
+    np.testing.assert_allclose(rng_m, polar.range_m, rtol=1e-12)
+    np.testing.assert_allclose(az, polar.azimuth_rad, atol=1e-12)
+    np.testing.assert_allclose(el, polar.elevation_rad, atol=1e-12)

@@ -183,6 +183,25 @@ def _altitude_scalar(x: float, y: float, z: float) -> float:  # pragma: no cover
     return u * (1.0 - b * b / (a * v))
 
 
+@njit(cache=True, error_model="numpy", inline="always")
+def _los_clear_one(su0: float, su1: float, su2: float, re: float, xs: float, limit: float,
+                   t0: float, t1: float, t2: float) -> bool:  # pragma: no cover - compiled
+    """One target of ``_los_clear_kernel``: ``su`` unit vector of the sensor, ``xs = re + hs``."""
+    ht = _altitude_scalar(t0, t1, t2)
+    norm_t = math.sqrt(t0 * t0 + t1 * t1 + t2 * t2)
+    cos_theta = su0 * (t0 / norm_t) + su1 * (t1 / norm_t) + su2 * (t2 / norm_t)
+    cos_theta = min(max(cos_theta, -1.0), 1.0)
+    theta = math.acos(cos_theta) * EARTH_MEAN_RADIUS_M / re
+    rt = re + ht
+    xt, yt = rt * math.cos(theta), rt * math.sin(theta)
+    dx, dy = xt - xs, yt
+    seg2 = dx * dx + dy * dy
+    u = -(xs * dx) / seg2 if seg2 > 0 else 0.0
+    u = min(max(u, 0.0), 1.0)
+    closest = math.hypot(xs + u * dx, u * dy)
+    return not ((u > 0.0) and (u < 1.0) and (closest < limit))
+
+
 @njit(cache=True, error_model="numpy")
 def _los_clear_kernel(s: FloatArray, hs: float, t: FloatArray, k: float,
                       clearance_m: float) -> BoolArray:  # pragma: no cover - compiled
@@ -192,22 +211,7 @@ def _los_clear_kernel(s: FloatArray, hs: float, t: FloatArray, k: float,
     norm_s = math.sqrt(s[0] * s[0] + s[1] * s[1] + s[2] * s[2])
     su0, su1, su2 = s[0] / norm_s, s[1] / norm_s, s[2] / norm_s
     re = k * EARTH_MEAN_RADIUS_M
-    rs = re + hs
-    xs, ys = rs, 0.0
-    limit = re + clearance_m
     for i in range(n):
-        t0, t1, t2 = t[i, 0], t[i, 1], t[i, 2]
-        ht = _altitude_scalar(t0, t1, t2)
-        norm_t = math.sqrt(t0 * t0 + t1 * t1 + t2 * t2)
-        cos_theta = su0 * (t0 / norm_t) + su1 * (t1 / norm_t) + su2 * (t2 / norm_t)
-        cos_theta = min(max(cos_theta, -1.0), 1.0)
-        theta = math.acos(cos_theta) * EARTH_MEAN_RADIUS_M / re
-        rt = re + ht
-        xt, yt = rt * math.cos(theta), rt * math.sin(theta)
-        dx, dy = xt - xs, yt - ys
-        seg2 = dx * dx + dy * dy
-        u = -(xs * dx + ys * dy) / seg2 if seg2 > 0 else 0.0
-        u = min(max(u, 0.0), 1.0)
-        closest = math.hypot(xs + u * dx, ys + u * dy)
-        out[i] = not ((u > 0.0) and (u < 1.0) and (closest < limit))
+        out[i] = _los_clear_one(su0, su1, su2, re, re + hs, re + clearance_m,
+                                t[i, 0], t[i, 1], t[i, 2])
     return out

@@ -271,7 +271,8 @@ class _Run:
         if self.perfect or not scanned:
             return
         out = self.tracker.update(self.tracks, dets, self.site_map, t,
-                                  scanned_sensor_ids=scanned, coverage=self._coverage)
+                                  scanned_sensor_ids=scanned, coverage=self._coverage,
+                                  inplace=True)
         self.tracks = out.tracks
         log = out.log
         # Evaluation only: which truth object fed each track (never read by the battle manager).

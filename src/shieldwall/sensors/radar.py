@@ -34,10 +34,12 @@ radar is due from ``Radar.scan_period_s``). For each target, in array form:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import numpy as np
+from numba import njit
 from scipy import special
 
 from shieldwall import geo
@@ -116,6 +118,53 @@ def coverage_mask(range_m: FloatArray, azimuth_rad: FloatArray, elevation_rad: F
     if sector_half_width_rad is not None and sector_half_width_rad < np.pi:
         inside &= np.abs(wrap_pi(azimuth_rad - heading_rad)) <= sector_half_width_rad
     return np.asarray(inside, np.bool_)
+
+
+@njit(cache=True, error_model="numpy")
+def _coverage_kernel(pos: FloatArray, alive: BoolArray, origin: FloatArray, rotation: FloatArray,
+                     min_range_m: float, max_range_m: float, min_elevation_rad: float,
+                     max_elevation_rad: float, heading_rad: float, half_width_rad: float,
+                     horizon_alt_m: float, k: float, clearance_m: float
+                     ) -> tuple[FloatArray, FloatArray, FloatArray, BoolArray]:  # pragma: no cover
+    """One pass over the targets: ENU geometry, coverage limits and line of sight.
+
+    The compiled form of ``ecef2polar`` (without range rate) + ``coverage_mask`` +
+    ``geo.line_of_sight_clear`` (tested against them); ``half_width_rad < 0`` is all round.
+    The line of sight is evaluated only for alive targets inside the limits.
+    """
+    n = pos.shape[0]
+    rng = np.empty(n)
+    az = np.empty(n)
+    el = np.empty(n)
+    inside = np.zeros(n, np.bool_)
+    two_pi = 2.0 * math.pi
+    norm_s = math.sqrt(origin[0] ** 2 + origin[1] ** 2 + origin[2] ** 2)
+    su0, su1, su2 = origin[0] / norm_s, origin[1] / norm_s, origin[2] / norm_s
+    re = k * geo.EARTH_MEAN_RADIUS_M
+    for i in range(n):
+        r0 = pos[i, 0] - origin[0]
+        r1 = pos[i, 1] - origin[1]
+        r2 = pos[i, 2] - origin[2]
+        e = rotation[0, 0] * r0 + rotation[0, 1] * r1 + rotation[0, 2] * r2
+        nn = rotation[1, 0] * r0 + rotation[1, 1] * r1 + rotation[1, 2] * r2
+        u = rotation[2, 0] * r0 + rotation[2, 1] * r1 + rotation[2, 2] * r2
+        horizontal = math.hypot(e, nn)
+        rng[i] = math.hypot(horizontal, u)
+        a = math.atan2(e, nn) % two_pi
+        az[i] = 0.0 if a >= two_pi else a
+        el[i] = math.atan2(u, horizontal)
+        if not alive[i]:
+            continue
+        if not (min_range_m <= rng[i] <= max_range_m
+                and min_elevation_rad <= el[i] <= max_elevation_rad):
+            continue
+        if half_width_rad >= 0.0:
+            off = (az[i] - heading_rad + math.pi) % two_pi - math.pi
+            if abs(off) > half_width_rad:
+                continue
+        inside[i] = geo._los_clear_one(su0, su1, su2, re, re + horizon_alt_m, re + clearance_m,
+                                       pos[i, 0], pos[i, 1], pos[i, 2])
+    return rng, az, el, inside
 
 
 class _ScanConstants(NamedTuple):
@@ -254,41 +303,23 @@ class RadarDetector:
         return ecef2polar(_as_points(pos_ecef), _as_points(vel_ecef), self.site.origin_ecef,
                           self.site.rotation)
 
-    def _in_limits(self, polar: Polar) -> BoolArray:
-        radar = self.site.radar
-        return coverage_mask(polar.range_m, polar.azimuth_rad, polar.elevation_rad,
-                             self.min_range_m, radar.max_range_m, radar.min_elevation_rad,
-                             radar.max_elevation_rad, self.site.heading_rad,
-                             radar.sector_half_width_rad)
-
     def visible(self, pos_ecef: FloatArray) -> BoolArray:
         """Whether targets ``(n, 3)`` are inside coverage and above the radar horizon, ``(n,)``."""
         pos = _as_points(pos_ecef)
-        range_m, azimuth_rad, elevation_rad, _ = self._geometry(pos)
-        inside = self._limits(range_m, azimuth_rad, elevation_rad)
-        index = np.flatnonzero(inside)
-        if index.size:
-            inside[index] = self._clear(pos[index])
-        return inside
+        return self._covered(pos, np.ones(pos.shape[0], np.bool_))[3]
 
-    def _geometry(self, pos: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
-        """``ecef2polar`` without the range rate: (range, azimuth, elevation, relative)."""
-        relative = pos - self.site.origin_ecef
-        range_m, azimuth_rad, elevation_rad = geo.enu2aer(relative @ self.site.rotation.T)
-        return range_m, wrap_two_pi(azimuth_rad), elevation_rad, relative
-
-    def _limits(self, range_m: FloatArray, azimuth_rad: FloatArray,
-                elevation_rad: FloatArray) -> BoolArray:
-        radar = self.site.radar
-        return coverage_mask(range_m, azimuth_rad, elevation_rad, self.min_range_m,
-                             radar.max_range_m, radar.min_elevation_rad,
-                             radar.max_elevation_rad, self.site.heading_rad,
-                             radar.sector_half_width_rad)
-
-    def _clear(self, pos: FloatArray) -> BoolArray:
-        return geo.line_of_sight_clear(self.site.origin_ecef, pos, self.refraction_k,
-                                       self.terrain_clearance_m,
-                                       sensor_alt_m=self.site.horizon_alt_m)
+    def _covered(self, pos: FloatArray, alive: BoolArray
+                 ) -> tuple[FloatArray, FloatArray, FloatArray, BoolArray]:
+        """(range, azimuth, elevation, alive & inside limits & line of sight clear)."""
+        site, radar = self.site, self.site.radar
+        half = radar.sector_half_width_rad
+        half_width = -1.0 if half is None or half >= np.pi else float(half)
+        return _coverage_kernel(np.ascontiguousarray(pos), np.ascontiguousarray(alive),
+                                site.origin_ecef, site.rotation, float(self.min_range_m),
+                                float(radar.max_range_m), float(radar.min_elevation_rad),
+                                float(radar.max_elevation_rad), float(site.heading_rad),
+                                half_width, site.horizon_alt_m, float(self.refraction_k),
+                                float(self.terrain_clearance_m))
 
     def detection_probability(self, pos_ecef: FloatArray, rcs_m2: FloatArray,
                               swerling: IntArray) -> FloatArray:
@@ -330,10 +361,8 @@ class RadarDetector:
         cases = np.broadcast_to(np.asarray(swerling, np.int64), (n,))
         alive_b = np.broadcast_to(np.asarray(alive, np.bool_), (n,))
 
-        range_m, azimuth_rad, elevation_rad, relative = self._geometry(pos)
-        index = np.flatnonzero(alive_b & self._limits(range_m, azimuth_rad, elevation_rad))
-        if index.size:
-            index = index[self._clear(pos[index])]
+        range_m, azimuth_rad, elevation_rad, covered = self._covered(pos, alive_b)
+        index = np.flatnonzero(covered)
         snr = site._kernel.snr(rcs[index], range_m[index])
         pd = site._kernel.pd(snr, cases[index])
         hit = rng.random(index.size) < pd
@@ -343,7 +372,7 @@ class RadarDetector:
         noise = rng.standard_normal((4, m))
         # Range rate of the detected targets only (``ecef2polar``'s formula, row by row).
         range_d = range_m[index]
-        dot = np.einsum("ij,ij->i", relative[index], vel[index])
+        dot = np.einsum("ij,ij->i", pos[index] - site.origin_ecef, vel[index])
         range_rate = np.divide(dot, range_d, out=np.zeros_like(dot), where=range_d > 0)
         measured = Polar(
             range_d + radar.sigma_range_m * noise[0],
