@@ -1,0 +1,330 @@
+"""The tracker alone on the plain files of DESIGN.md §6.3 (``shieldwall track``).
+
+Detections CSV (one row per detection, false alarms included), header
+``time_s,range_m,azimuth_rad,elevation_rad`` and optionally ``range_rate_mps``; rows sorted by
+time. The sensor sits at the origin of an ENU frame (x east, y north, z up); azimuth clockwise
+from north, elevation above the horizontal plane. SENSOR.yaml (every key optional)::
+
+    sigma_range_m: 20.0
+    sigma_azimuth_rad: 0.002
+    sigma_elevation_rad: 0.002
+    sigma_range_rate_mps: 1.0     # used when the CSV has range_rate_mps
+    detection_probability: 0.9
+    clutter_per_scan: 20.0        # mean false alarms per scan, uniform in the volume below
+    max_range_m: 180000.0
+    scan_period_s: 1.0
+    # extensions (shieldwall): the clutter volume and the tracker's options
+    min_range_m: 0.0
+    min_elevation_rad: 0.0
+    max_elevation_rad: 1.5707963
+    clutter_max_range_rate_mps: 500.0
+    tracker: {association: gnn, filter: ekf, confirmation: score, models: [cv, ct+, ct-]}
+
+Tracks CSV: one row per confirmed track per scan time:
+``time_s,track_id,x_m,y_m,z_m,vx_mps,vy_mps,vz_mps``.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from shieldwall.core.errors import InputError
+from shieldwall.core.types import FloatArray, IntArray
+from shieldwall.tracking.imm import ImmTracker
+from shieldwall.tracking.models import (
+    STANDARD_GRAVITY_MPS2,
+    Ballistic,
+    ConstantAcceleration,
+    ConstantVelocity,
+    CoordinatedTurn,
+    MotionModelLike,
+)
+from shieldwall.tracking.tracker import SensorFrame
+
+REQUIRED_COLUMNS = ("time_s", "range_m", "azimuth_rad", "elevation_rad")
+OPTIONAL_COLUMNS = ("range_rate_mps",)
+TRACK_COLUMNS = ("time_s", "track_id", "x_m", "y_m", "z_m", "vx_mps", "vy_mps", "vz_mps")
+ModelName = Literal["cv", "ca", "ct+", "ct-", "ballistic"]
+
+
+class TrackerOptions(BaseModel):
+    """Tracker choices of SENSOR.yaml's ``tracker`` block."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    association: Literal["gnn", "jpda"] = "gnn"
+    filter: Literal["ekf", "ukf"] = "ekf"
+    confirmation: Literal["score", "m_of_n"] = "score"
+    models: tuple[ModelName, ...] = Field(default=("cv", "ct+", "ct-"), min_length=1)
+    turn_accel_g: float = Field(default=3.0, gt=0)
+    cv_q_m2_s3: float = Field(default=1.0, gt=0)
+    maneuver_q_m2_s3: float = Field(default=100.0, gt=0)
+    sojourn_s: float = Field(default=10.0, gt=0)
+    initial_velocity_std_mps: float = Field(default=300.0, gt=0)
+    false_confirm_probability: float = Field(default=1e-4, gt=0, lt=1)
+    gate_probability: float = Field(default=0.9999, gt=0, lt=1)
+    score_drop: float = Field(default=7.0, gt=0)
+    delete_misses: int = Field(default=4, ge=1)
+
+
+class SensorConfig(BaseModel):
+    """SENSOR.yaml of DESIGN.md §6.3 (module docstring), every key optional."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    sigma_range_m: float = Field(default=20.0, gt=0)
+    sigma_azimuth_rad: float = Field(default=0.002, gt=0)
+    sigma_elevation_rad: float = Field(default=0.002, gt=0)
+    sigma_range_rate_mps: float = Field(default=1.0, gt=0)
+    detection_probability: float = Field(default=0.9, gt=0, le=1)
+    clutter_per_scan: float = Field(default=20.0, ge=0)
+    max_range_m: float = Field(default=180_000.0, gt=0)
+    scan_period_s: float = Field(default=1.0, gt=0)
+    min_range_m: float = Field(default=0.0, ge=0)
+    min_elevation_rad: float = Field(default=0.0, ge=-math.pi / 2, le=math.pi / 2)
+    max_elevation_rad: float = Field(default=math.pi / 2, ge=-math.pi / 2, le=math.pi / 2)
+    clutter_max_range_rate_mps: float = Field(default=500.0, gt=0)
+    tracker: TrackerOptions = Field(default_factory=TrackerOptions)
+
+    def clutter_density(self, with_range_rate: bool) -> float:
+        """False alarms per unit measurement volume per scan (m rad rad [m/s])."""
+        volume = ((self.max_range_m - self.min_range_m) * 2.0 * math.pi
+                  * max(self.max_elevation_rad - self.min_elevation_rad, 1e-6))
+        if with_range_rate:
+            volume *= 2.0 * self.clutter_max_range_rate_mps
+        return max(self.clutter_per_scan, 1e-3) / volume
+
+    def frame(self) -> SensorFrame:
+        """The tracker's sensor frame: origin 0, identity rotation (ENU is the frame)."""
+        return SensorFrame(origin_ecef=np.zeros(3), rotation=np.eye(3),
+                           sigma_range_m=self.sigma_range_m,
+                           sigma_azimuth_rad=self.sigma_azimuth_rad,
+                           sigma_elevation_rad=self.sigma_elevation_rad,
+                           sigma_range_rate_mps=self.sigma_range_rate_mps,
+                           detection_probability=self.detection_probability,
+                           max_range_m=self.max_range_m,
+                           min_elevation_rad=self.min_elevation_rad,
+                           max_elevation_rad=self.max_elevation_rad)
+
+    def make_tracker(self, with_range_rate: bool) -> ImmTracker:
+        """The ``ImmTracker`` these settings describe."""
+        o = self.tracker
+        a = o.turn_accel_g * STANDARD_GRAVITY_MPS2
+        table: dict[str, MotionModelLike] = {
+            "cv": ConstantVelocity(q_m2_s3=o.cv_q_m2_s3),
+            "ca": ConstantAcceleration(q_m2_s5=o.maneuver_q_m2_s3),
+            "ct+": CoordinatedTurn(normal_accel_mps2=a, q_m2_s3=o.maneuver_q_m2_s3),
+            "ct-": CoordinatedTurn(normal_accel_mps2=-a, q_m2_s3=o.maneuver_q_m2_s3),
+            "ballistic": Ballistic(q_m2_s3=o.maneuver_q_m2_s3),
+        }
+        return ImmTracker(models=tuple(table[name] for name in o.models),
+                          sojourn_s=o.sojourn_s, frame="enu", filter=o.filter,
+                          association=o.association, confirmation=o.confirmation,
+                          detection_probability=self.detection_probability,
+                          clutter_density=self.clutter_density(with_range_rate),
+                          false_confirm_probability=o.false_confirm_probability,
+                          gate_probability=o.gate_probability, score_drop=o.score_drop,
+                          delete_misses=o.delete_misses,
+                          initial_velocity_std_mps=o.initial_velocity_std_mps,
+                          max_coast_s=8.0 * self.scan_period_s,
+                          use_range_rate=with_range_rate)
+
+
+def load_sensor_config(path: str | Path | None) -> SensorConfig:
+    """Read SENSOR.yaml (None: the defaults); bad input raises ``InputError``."""
+    if path is None:
+        return SensorConfig()
+    p = Path(path)
+    try:
+        doc = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except OSError as err:
+        raise InputError(str(p), f"cannot read the file ({err.strerror})") from None
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        raise InputError(str(p), f"malformed YAML: {getattr(err, 'problem', err)}",
+                         line=mark.line + 1 if mark is not None else None) from None
+    if doc is None:
+        doc = {}
+    if not isinstance(doc, dict):
+        raise InputError(str(p), "expected a mapping of sensor settings at the top level")
+    try:
+        return SensorConfig.model_validate(doc)
+    except ValidationError as err:
+        first = err.errors()[0]
+        loc = ".".join(str(v) for v in first["loc"])
+        raise InputError(str(p), f"{first['msg']} (got {first.get('input')!r})",
+                         field=loc) from None
+
+
+@dataclass(frozen=True)
+class DetectionTable:
+    """Detections of a §6.3 CSV (``range_rate_mps`` NaN when the file has none)."""
+
+    time_s: FloatArray
+    range_m: FloatArray
+    azimuth_rad: FloatArray
+    elevation_rad: FloatArray
+    range_rate_mps: FloatArray
+    has_range_rate: bool
+
+    def __len__(self) -> int:
+        return int(self.time_s.size)
+
+    @property
+    def sensor_id(self) -> IntArray:
+        """All detections come from sensor 0."""
+        return np.zeros(self.time_s.size, np.int64)
+
+
+def read_detections_csv(path: str | Path) -> DetectionTable:
+    """Read and check a detections CSV; bad input raises ``InputError`` with the line."""
+    p = Path(path)
+    try:
+        handle = p.open(newline="", encoding="utf-8")
+    except OSError as err:
+        raise InputError(str(p), f"cannot read the file ({err.strerror})") from None
+    with handle:
+        reader = csv.reader(handle)
+        header = next(reader, None)
+        if header is None:
+            raise InputError(str(p), "empty file: expected the header "
+                             + ",".join(REQUIRED_COLUMNS), line=1)
+        names = [h.strip() for h in header]
+        missing = [c for c in REQUIRED_COLUMNS if c not in names]
+        if missing:
+            raise InputError(str(p), f"missing column(s) {', '.join(missing)}; expected the "
+                             f"header {','.join(REQUIRED_COLUMNS)}[,range_rate_mps]",
+                             field=missing[0], line=1)
+        unknown = [c for c in names if c not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
+        if unknown:
+            raise InputError(str(p), f"unknown column(s) {', '.join(unknown)}; allowed: "
+                             f"{', '.join(REQUIRED_COLUMNS + OPTIONAL_COLUMNS)}",
+                             field=unknown[0], line=1)
+        cols = list(REQUIRED_COLUMNS) + [c for c in OPTIONAL_COLUMNS if c in names]
+        index = [names.index(c) for c in cols]
+        rows: list[list[float]] = []
+        for lineno, row in enumerate(reader, start=2):
+            if not row or all(not v.strip() for v in row):
+                continue
+            if len(row) != len(names):
+                raise InputError(str(p), f"expected {len(names)} values, found {len(row)}",
+                                 line=lineno)
+            values = []
+            for c, i in zip(cols, index, strict=True):
+                try:
+                    v = float(row[i])
+                except ValueError:
+                    raise InputError(str(p), f"expected a number, found {row[i]!r}", field=c,
+                                     line=lineno) from None
+                if not math.isfinite(v):
+                    raise InputError(str(p), f"expected a finite number, found {row[i]!r}",
+                                     field=c, line=lineno)
+                values.append(v)
+            if values[1] <= 0:
+                raise InputError(str(p), f"range must be > 0, found {row[index[1]]!r}",
+                                 field="range_m", line=lineno)
+            if rows and values[0] < rows[-1][0]:
+                raise InputError(str(p), f"rows must be sorted by time: {values[0]} after "
+                                 f"{rows[-1][0]}", field="time_s", line=lineno)
+            rows.append(values)
+    data = np.array(rows, float).reshape(-1, len(cols))
+    has_rr = "range_rate_mps" in cols
+    return DetectionTable(time_s=data[:, 0], range_m=data[:, 1], azimuth_rad=data[:, 2],
+                          elevation_rad=data[:, 3],
+                          range_rate_mps=data[:, 4] if has_rr else np.full(len(data), np.nan),
+                          has_range_rate=has_rr)
+
+
+@dataclass(frozen=True)
+class TrackRun:
+    """Confirmed tracks at every scan (ENU) and the CPU time of each scan."""
+
+    time_s: FloatArray
+    track_id: IntArray
+    pos: FloatArray
+    vel: FloatArray
+    cov: FloatArray
+    mode_probabilities: FloatArray
+    scan_time_s: FloatArray
+    scan_cpu_s: FloatArray
+
+
+@dataclass(frozen=True)
+class _Scan:
+    time_s: FloatArray
+    sensor_id: IntArray
+    range_m: FloatArray
+    azimuth_rad: FloatArray
+    elevation_rad: FloatArray
+    range_rate_mps: FloatArray
+
+
+def run_tracker(dets: DetectionTable, sensor: SensorConfig | None = None,
+                tracker: ImmTracker | None = None,
+                progress: Callable[[int, int], None] | None = None) -> TrackRun:
+    """Track a §6.3 detection table scan by scan (a scan: the rows of one time).
+
+    ``progress(done, total)`` is called after each scan. Returns every confirmed track at
+    every scan time.
+    """
+    sensor = sensor or SensorConfig()
+    trk = tracker or sensor.make_tracker(dets.has_range_rate)
+    sites = {0: sensor.frame()}
+    table = trk.new_table(256)
+    t = dets.time_s
+    cut = np.flatnonzero(np.diff(t) != 0) + 1
+    starts = np.r_[0, cut] if t.size else np.zeros(0, np.int64)
+    ends = np.r_[cut, t.size] if t.size else np.zeros(0, np.int64)
+    out_t, out_id, out_x, out_P, out_mu = [], [], [], [], []
+    cpu = np.zeros(starts.size)
+    for s, (a, b) in enumerate(zip(starts.tolist(), ends.tolist(), strict=True)):
+        scan = _Scan(t[a:b], np.zeros(b - a, np.int64), dets.range_m[a:b],
+                     dets.azimuth_rad[a:b], dets.elevation_rad[a:b], dets.range_rate_mps[a:b])
+        c0 = time.process_time()
+        table = trk.update(table, scan, sites, float(t[a]), scanned_sensor_ids=[0],
+                           inplace=True).tracks  # type: ignore[assignment]
+        conf = table.confirmed()
+        cpu[s] = time.process_time() - c0
+        out_t.append(np.full(conf.size, t[a]))
+        out_id.append(table.track_id[conf].copy())
+        out_x.append(table.x[conf, :6].copy())
+        out_P.append(table.P[conf, :6, :6].copy())
+        out_mu.append(table.mu[conf].copy())
+        if progress is not None:
+            progress(s + 1, starts.size)
+    r = trk.n_modes
+    return TrackRun(
+        time_s=np.concatenate(out_t) if out_t else np.zeros(0),
+        track_id=np.concatenate(out_id) if out_id else np.zeros(0, np.int64),
+        pos=np.concatenate(out_x)[:, 0:3] if out_x else np.zeros((0, 3)),
+        vel=np.concatenate(out_x)[:, 3:6] if out_x else np.zeros((0, 3)),
+        cov=np.concatenate(out_P) if out_P else np.zeros((0, 6, 6)),
+        mode_probabilities=np.concatenate(out_mu) if out_mu else np.zeros((0, r)),
+        scan_time_s=t[starts] if t.size else np.zeros(0), scan_cpu_s=cpu)
+
+
+def write_tracks_csv(run: TrackRun, path: str | Path) -> None:
+    """Write the tracks CSV atomically (a partial file is never left under ``path``)."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".part", dir=p.parent)
+    try:
+        with os.fdopen(fd, "w", newline="", encoding="utf-8") as handle:
+            handle.write(",".join(TRACK_COLUMNS) + "\n")
+            data = np.column_stack([run.time_s, run.track_id, run.pos, run.vel])
+            np.savetxt(handle, data, delimiter=",",
+                       fmt=["%.6f", "%d", "%.3f", "%.3f", "%.3f", "%.4f", "%.4f", "%.4f"])
+        os.replace(tmp, p)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
