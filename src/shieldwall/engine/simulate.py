@@ -27,9 +27,12 @@ from shieldwall.engine.damage import damage_fraction
 from shieldwall.engine.events import EventLog
 from shieldwall.engine.world import World, build_world
 from shieldwall.scenario import Scenario
-from shieldwall.sensors import Detections, RadarDetector
+from shieldwall.scenario.models import TrackerSettings
+from shieldwall.sensors import Detections, RadarDetector, RadarSite
 from shieldwall.threats import fly, generate_raid
 from shieldwall.tracking import MotionModel, Tracker
+from shieldwall.tracking.imm import ImmTracker, default_models
+from shieldwall.tracking.models import Ballistic
 from shieldwall.weapons import (
     FireUnitInventory,
     FlyoutModel,
@@ -105,6 +108,34 @@ def simulate(scenario: Scenario, seed: int | None = None, replication: int = 0,
     return runner.result(_time.perf_counter() - wall0)
 
 
+def make_tracker(settings: TrackerSettings, sites: list[RadarSite]) -> Tracker | ImmTracker:
+    """The engine's tracker for the scenario's ``tracker`` block.
+
+    ``imm``: CV, +-3 g coordinated turns and a ballistic mode (point-mass gravity in rotating
+    ECEF, process noise ``BALLISTIC_PROCESS_NOISE_M2_S3`` for drag and re-entry manoeuvres);
+    the clutter density is the mean over the radars of false alarms per scan over their
+    measurement volume (range x sector x elevation span).
+    """
+    if settings.kind == "ekf":
+        return Tracker(motion=MotionModel(
+            ballistic_process_noise_m2_s3=BALLISTIC_PROCESS_NOISE_M2_S3, rotating_frame=True))
+    models = list(default_models("ecef", rotating_frame=True))
+    models[-1] = Ballistic(q_m2_s3=BALLISTIC_PROCESS_NOISE_M2_S3, frame="ecef",
+                           rotating_frame=True)
+    densities = []
+    for site in sites:
+        r = site.radar
+        half = r.sector_half_width_rad
+        width = 2.0 * np.pi if half is None or half >= np.pi else 2.0 * half
+        volume = r.max_range_m * width * max(r.max_elevation_rad - r.min_elevation_rad, 1e-3)
+        densities.append(max(r.false_alarms_per_scan, 1e-3) / volume)
+    return ImmTracker(models=tuple(models), frame="ecef", filter=settings.filter,
+                      association=settings.association,
+                      clutter_density=float(np.mean(densities)) if densities else 1e-9,
+                      initial_velocity_std_mps=1000.0, max_coast_s=60.0, delete_misses=5,
+                      score_drop=12.0, sojourn_s=(20.0, 10.0, 10.0, 60.0))
+
+
 class _Run:
     """Mutable state of one run (kept in one object so it can be pickled or checkpointed)."""
 
@@ -140,8 +171,7 @@ class _Run:
         self.scan_period = periods
         self.next_scan = phase_rng.uniform(0.0, 1.0, len(periods)) * periods
 
-        self.tracker = Tracker(motion=MotionModel(
-            ballistic_process_noise_m2_s3=BALLISTIC_PROCESS_NOISE_M2_S3, rotating_frame=True))
+        self.tracker = make_tracker(world.scenario.tracker, world.sites)
         self.tracks = self.tracker.new_table()
         self.assigner = GreedyAssigner(world.doctrine)
         self.inventory = FireUnitInventory(rounds=world.rounds0.copy(),

@@ -117,6 +117,18 @@ class Doctrine(_Model):
     max_engagements_per_threat: int = Field(default=3, ge=1, le=20)
 
 
+class TrackerSettings(_Model):
+    """Which tracker the engine runs (the battle manager sees only its tracks)."""
+
+    kind: Literal["imm", "ekf"] = Field(
+        default="imm", description="imm: IMM over CV / coordinated turn / ballistic modes "
+        "(tracking.imm); ekf: the single-model compiled EKF tracker (tracking.tracker).")
+    association: Literal["gnn", "jpda"] = Field(
+        default="gnn", description="(imm) global nearest neighbour or JPDA per cluster.")
+    filter: Literal["ekf", "ukf"] = Field(
+        default="ekf", description="(imm) measurement update: extended or unscented.")
+
+
 class LaunchArea(_Model):
     """Launch points are drawn uniformly in a disc about this centre."""
 
@@ -181,6 +193,7 @@ class Scenario(_Model):
     sensors: list[Sensor] = Field(default_factory=list)
     batteries: list[Battery] = Field(default_factory=list)
     doctrine: Doctrine = Field(default_factory=Doctrine)
+    tracker: TrackerSettings = Field(default_factory=TrackerSettings)
     raid: Raid
 
     @property

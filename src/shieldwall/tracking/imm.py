@@ -46,8 +46,8 @@ one track updated twice). For each scan, on all live tracks at once (structure o
    sight when the range rate is measured (range-rate-aided single-point initiation; the
    second detection then fixes the velocity, as in two-point initiation).
 9. **Deletion** at the end of the call of tracks whose position standard deviation
-   ``sqrt(trace P_pos)`` exceeds ``max_position_std_m`` (covariance growth) or not updated for
-   ``max_coast_s``.
+   ``sqrt(trace P_pos)`` at their last scan exceeds ``max_position_std_m`` (covariance
+   growth) or not updated for ``max_coast_s``.
 
 Frames: ``frame="ecef"`` (the engine: sensors anywhere on the WGS84 earth, gravity point-mass)
 or ``frame="enu"`` (the §6.3 benchmark: one sensor at the origin of a flat ENU frame). The
@@ -65,7 +65,6 @@ from scipy.optimize import linear_sum_assignment
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
-from scipy.stats import chi2
 
 from shieldwall.core.errors import ShieldwallError
 from shieldwall.core.types import FloatArray, IntArray
@@ -89,6 +88,7 @@ from shieldwall.tracking.tracker import (
     TrackerOutput,
     UpdateLog,
     _frame_of,
+    _gate_threshold,
 )
 
 _LN_2PI = float(np.log(2.0 * np.pi))
@@ -413,6 +413,7 @@ class ImmTracker:
             if s not in sites:
                 raise ShieldwallError(f"tracker: no sensor frame for sensor_id {s}")
             self._scan(table, z_all[rows], rows, _frame_of(sites[s]), s, t, coverage, log)
+        self._merge_duplicates(table, log)
         self._delete_stale(table, float(time_s), log)
         return TrackerOutput(table, log.build())  # type: ignore[arg-type]
 
@@ -433,6 +434,8 @@ class ImmTracker:
         lam = self._clutter_density(frame, rr_ok)
         pd = self.detection_probability
         active = table.active()
+        if active.size == 0 and z.shape[0] == 0:
+            return
         # 1. IMM mixing and prediction of every live track not already at t
         if active.size:
             behind = active[table.state_time_s[active] != t]
@@ -453,7 +456,7 @@ class ImmTracker:
             xm, Pm, mu = table.xm[active], table.Pm[active], table.mu[active]
             zhat_m, S_m, C_m, H_m = self._measure(xm, Pm, frame, rr_ok)
             zhat, S = _mixture_measurement(zhat_m, S_m, mu)
-            threshold = float(chi2.ppf(self.gate_probability, k))
+            threshold = _gate_threshold(self.gate_probability, k)
             pairs_t, pairs_d, d2, S_inv = _gate(z, zhat, S, threshold)
             gated_det[pairs_d] = True
             if pairs_t.size:
@@ -493,7 +496,6 @@ class ImmTracker:
         new = np.flatnonzero(~gated_det)
         if new.size:
             self._initiate(table, z[new], rows[new], frame, rr_ok, lam, t, sensor_id, log)
-        self._merge_duplicates(table, log)
         self._confirm_delete(table, log)
 
     def _associate(self, pairs_t: IntArray, pairs_d: IntArray, cost: FloatArray,
@@ -501,6 +503,16 @@ class ImmTracker:
                    ) -> tuple[IntArray, IntArray, FloatArray, FloatArray]:
         """Association weights: rows ``(track, detection, weight)`` and the per-track weight
         of "no detection" ``beta0 (n,)`` (GNN: weights are 0/1)."""
+        beta0 = np.ones(n)
+        pd_pg = self.detection_probability * self.gate_probability
+        if (np.bincount(pairs_t, minlength=n).max() == 1
+                and np.bincount(pairs_d).max() == 1):  # every pair is its own cluster
+            if self.association == "jpda":
+                w = lik / (lik + (1.0 - pd_pg))
+                beta0[pairs_t] = 1.0 - w
+                return pairs_t, pairs_d, w, beta0
+            beta0[pairs_t] = 0.0
+            return pairs_t, pairs_d, np.ones(pairs_t.size), beta0
         m_ids, d_local = np.unique(pairs_d, return_inverse=True)
         n_t = n
         graph = coo_matrix((np.ones(pairs_t.size), (pairs_t, n_t + d_local)),
@@ -512,12 +524,10 @@ class ImmTracker:
         starts = np.flatnonzero(np.r_[True, comp_sorted[1:] != comp_sorted[:-1]])
         ends = np.r_[starts[1:], comp_sorted.size]
         sizes = ends - starts
-        beta0 = np.ones(n)
         out_t: list[IntArray] = []
         out_d: list[IntArray] = []
         out_w: list[FloatArray] = []
         single = order[starts[sizes == 1]]
-        pd_pg = self.detection_probability * self.gate_probability
         if single.size:
             out_t.append(pairs_t[single])
             out_d.append(pairs_d[single])
@@ -723,7 +733,7 @@ class ImmTracker:
 
     @property
     def _merge_threshold(self) -> float:
-        return float(chi2.ppf(self.merge_probability, 3))
+        return _gate_threshold(self.merge_probability, 3)
 
     def _confirm_delete(self, table: ImmTrackTable, log: _Log) -> None:
         tent = table.tentative()
@@ -761,13 +771,17 @@ class ImmTracker:
         table.track_id[slots] = -1
 
     def _delete_stale(self, table: ImmTrackTable, time_s: float, log: _Log) -> None:
+        """Covariance growth (on the stored covariance, at the track's last scan: the growth
+        since is at most one scan period) and coasting limits."""
         active = table.active()
         if active.size == 0:
             return
-        x, P = table.predict_state(active, time_s)
-        std = np.sqrt(np.maximum(np.trace(P[:, 0:3, 0:3], axis1=1, axis2=2), 0.0))
+        P = table.P[active]
+        std = np.sqrt(np.maximum(P[:, 0, 0] + P[:, 1, 1] + P[:, 2, 2], 0.0))
         stale = (std > self.max_position_std_m) | (time_s - table.last_update_s[active]
                                                    > self.max_coast_s)
+        if not stale.any():
+            return
         gone = active[stale]
         conf = gone[table.status[gone] == CONFIRMED]
         self._free(table, gone[table.status[gone] == TENTATIVE], False, log)

@@ -11,6 +11,7 @@ import numpy as np
 from numba import njit
 
 from shieldwall.core.types import FloatArray
+from shieldwall.geo import _altitude_scalar
 
 
 @njit(cache=True, error_model="numpy")
@@ -85,3 +86,187 @@ def propagate(F: FloatArray, P: FloatArray, Q: FloatArray) -> FloatArray:
             for q in range(p + 1, d):
                 out[a, q, p] = out[a, p, q]
     return out
+
+
+@njit(cache=True, error_model="numpy")
+def _fpft_q_cv(F: FloatArray, Pa: FloatArray, h: float, q: float, d: int) -> FloatArray:
+    """``F Pa F^T + Q_cv(h)`` for one track (``Q`` of white acceleration on the p, v block)."""
+    tmp = np.zeros((d, d))
+    for p in range(d):
+        for r in range(d):
+            s = 0.0
+            for k in range(d):
+                s += F[p, k] * Pa[k, r]
+            tmp[p, r] = s
+    out = np.empty((d, d))
+    for p in range(d):
+        for r in range(p, d):
+            s = 0.0
+            for k in range(d):
+                s += tmp[p, k] * F[r, k]
+            out[p, r] = s
+    ah = abs(h)
+    for i in range(3):
+        out[i, i] += q * ah**3 / 3.0
+        out[i, i + 3] += q * ah**2 / 2.0
+        out[i + 3, i + 3] += q * ah
+    for p in range(d):
+        for r in range(p + 1, d):
+            out[r, p] = out[p, r]
+    return out
+
+
+@njit(cache=True, error_model="numpy")
+def _reset_acc(xn: FloatArray, Pn: FloatArray, d: int, std: float) -> None:
+    if d == 9:
+        for i in range(6, 9):
+            xn[i] = 0.0
+            for k in range(9):
+                Pn[i, k] = 0.0
+                Pn[k, i] = 0.0
+            Pn[i, i] = std * std
+
+
+@njit(cache=True, error_model="numpy")
+def ct_predict(x: FloatArray, P: FloatArray, dt: FloatArray, omega_all: FloatArray, q: float,
+               ecef: bool, acc_std: float) -> tuple[FloatArray, FloatArray]:
+    """The coordinated-turn prediction of ``models.CoordinatedTurn`` (its docstring), one track
+    at a time, with the turn rates ``omega_all (n,)`` given."""
+    n, d = x.shape
+    xo = np.empty_like(x)
+    Po = np.empty_like(P)
+    F = np.zeros((d, d))
+    for a in range(n):
+        h = dt[a]
+        if ecef:
+            nr = np.sqrt(x[a, 0] ** 2 + x[a, 1] ** 2 + x[a, 2] ** 2)
+            u0, u1, u2 = x[a, 0] / nr, x[a, 1] / nr, x[a, 2] / nr
+        else:
+            u0, u1, u2 = 0.0, 0.0, 1.0
+        u = np.array([u0, u1, u2])
+        omega = omega_all[a]
+        th = omega * h
+        c, s = np.cos(th), np.sin(th)
+        if abs(th) > 1e-9:
+            sw, cw = s / omega, (1.0 - c) / omega
+        else:
+            sw, cw = h, 0.5 * omega * h * h
+        ux = np.array([[0.0, -u2, u1], [u2, 0.0, -u0], [-u1, u0, 0.0]])
+        uu = np.outer(u, u)
+        Pi = np.eye(3) - uu
+        uxPi = ux @ Pi
+        F[:, :] = 0.0
+        for i in range(d):
+            F[i, i] = 1.0
+        F[0:3, 3:6] = sw * Pi + cw * uxPi + h * uu
+        F[3:6, 3:6] = c * Pi + s * uxPi + uu
+        if d == 9:
+            for i in range(6, 9):
+                F[i, i] = 0.0
+        for p in range(d):
+            acc = 0.0
+            for k in range(d):
+                acc += F[p, k] * x[a, k]
+            xo[a, p] = acc
+        Po[a] = _fpft_q_cv(F, P[a], h, q, d)
+        _reset_acc(xo[a], Po[a], d, acc_std)
+    return xo, Po
+
+
+@njit(cache=True, error_model="numpy")
+def _ballistic_acc(p: FloatArray, v: FloatArray, ecef: bool, rotating: bool, gm: float,
+                   omega: float, g0: float, drag_k: float, alt: float,
+                   scale_h: float, rho0: float) -> FloatArray:
+    out = np.empty(3)
+    if ecef:
+        r = np.sqrt(p[0] ** 2 + p[1] ** 2 + p[2] ** 2)
+        for i in range(3):
+            out[i] = -gm * p[i] / r**3
+        if rotating:
+            # -2 w x v - w x (w x p), w = (0, 0, omega)
+            out[0] += 2.0 * omega * v[1] + omega * omega * p[0]
+            out[1] += -2.0 * omega * v[0] + omega * omega * p[1]
+    else:
+        out[0] = 0.0
+        out[1] = 0.0
+        out[2] = -g0
+    if drag_k > 0.0:
+        rho = rho0 * np.exp(-max(alt, -1000.0) / scale_h)
+        sp = np.sqrt(v[0] ** 2 + v[1] ** 2 + v[2] ** 2)
+        for i in range(3):
+            out[i] -= rho * drag_k * sp * v[i]
+    return out
+
+
+@njit(cache=True, error_model="numpy")
+def ballistic_predict(x: FloatArray, P: FloatArray, dt: FloatArray, q: float, drag_k: float,
+                      ecef: bool, rotating: bool, alt0: float, max_step: float,
+                      acc_std: float, gm: float, omega: float, g0: float, scale_h: float,
+                      rho0: float) -> tuple[FloatArray, FloatArray]:
+    """The ballistic prediction of ``models.Ballistic`` (its docstring): velocity Verlet mean,
+    ``F = I + A h + A^2 h^2 / 2`` per sub-step; ``drag_k = 1 / (2 beta)`` (0: vacuum)."""
+    n, d = x.shape
+    xo = x.copy()
+    Po = P.copy()
+    hmax = 0.0
+    for a in range(n):
+        hmax = max(hmax, abs(dt[a]))
+    n_sub = max(1, int(np.ceil(hmax / max_step)))
+    F = np.zeros((d, d))
+    A = np.zeros((6, 6))
+    for a in range(n):
+        h = dt[a] / n_sub
+        for _ in range(n_sub):
+            p = xo[a, 0:3].copy()
+            v = xo[a, 3:6].copy()
+            if ecef:
+                alt = _altitude_scalar(p[0], p[1], p[2])
+            else:
+                alt = p[2] + alt0
+            A[:, :] = 0.0
+            for i in range(3):
+                A[i, i + 3] = 1.0
+            if ecef:
+                r = np.sqrt(p[0] ** 2 + p[1] ** 2 + p[2] ** 2)
+                c = -gm / r**3
+                for i in range(3):
+                    for j in range(3):
+                        A[3 + i, j] = c * ((1.0 if i == j else 0.0) - 3.0 * p[i] * p[j] / (r * r))
+                if rotating:
+                    A[3, 0] += omega * omega
+                    A[4, 1] += omega * omega
+                    A[3, 4] = 2.0 * omega
+                    A[4, 3] = -2.0 * omega
+            if drag_k > 0.0:
+                rho = rho0 * np.exp(-max(alt, -1000.0) / scale_h)
+                k = rho * drag_k
+                sp = max(np.sqrt(v[0] ** 2 + v[1] ** 2 + v[2] ** 2), 1e-9)
+                if ecef:
+                    nr = np.sqrt(p[0] ** 2 + p[1] ** 2 + p[2] ** 2)
+                    up = p / nr
+                else:
+                    up = np.array([0.0, 0.0, 1.0])
+                for i in range(3):
+                    for j in range(3):
+                        A[3 + i, 3 + j] -= k * ((sp if i == j else 0.0) + v[i] * v[j] / sp)
+                        A[3 + i, j] += k * sp * v[i] / scale_h * up[j]
+            F[:, :] = 0.0
+            for i in range(d):
+                F[i, i] = 1.0
+            AA = A @ A
+            for i in range(6):
+                for j in range(6):
+                    F[i, j] += A[i, j] * h + 0.5 * AA[i, j] * h * h
+            if d == 9:
+                for i in range(6, 9):
+                    F[i, i] = 0.0
+            a0 = _ballistic_acc(p, v, ecef, rotating, gm, omega, g0, drag_k, alt, scale_h, rho0)
+            p1 = p + v * h + 0.5 * a0 * h * h
+            alt1 = _altitude_scalar(p1[0], p1[1], p1[2]) if ecef else p1[2] + alt0
+            a1 = _ballistic_acc(p1, v + a0 * h, ecef, rotating, gm, omega, g0, drag_k, alt1,
+                                scale_h, rho0)
+            xo[a, 0:3] = p1
+            xo[a, 3:6] = v + 0.5 * (a0 + a1) * h
+            Po[a] = _fpft_q_cv(F, Po[a], h, q, d)
+        _reset_acc(xo[a], Po[a], d, acc_std)
+    return xo, Po

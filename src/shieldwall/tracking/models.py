@@ -52,7 +52,7 @@ import numpy as np
 
 from shieldwall.core.types import FloatArray
 from shieldwall.geo import EARTH_GM_M3_S2, EARTH_OMEGA_RAD_S
-from shieldwall.tracking.imm_kernels import propagate
+from shieldwall.tracking.imm_kernels import ballistic_predict, ct_predict, propagate
 from shieldwall.tracking.kernels import approx_altitude_m, local_up
 
 STANDARD_GRAVITY_MPS2 = 9.80665
@@ -200,33 +200,13 @@ class CoordinatedTurn:
 
     def predict(self, x: FloatArray, P: FloatArray, dt_s: FloatArray
                 ) -> tuple[FloatArray, FloatArray]:
-        """Predict ``x (n, D)``, ``P (n, D, D)`` by ``dt_s (n,)`` along the turn."""
-        n, d = x.shape
-        h = np.asarray(dt_s, float).reshape(-1)
-        u = up_vectors(x[:, 0:3], self.frame)
-        omega = self.turn_rate(x)
-        theta = omega * h
-        c, s = np.cos(theta), np.sin(theta)
-        uu = u[:, :, None] * u[:, None, :]
-        Pi = _EYE3 - uu
-        ux = np.zeros((n, 3, 3))
-        ux[:, 0, 1], ux[:, 0, 2] = -u[:, 2], u[:, 1]
-        ux[:, 1, 0], ux[:, 1, 2] = u[:, 2], -u[:, 0]
-        ux[:, 2, 0], ux[:, 2, 1] = -u[:, 1], u[:, 0]
-        uxPi = ux @ Pi
-        with np.errstate(invalid="ignore", divide="ignore"):
-            sin_w = np.where(np.abs(theta) > 1e-9, s / omega, h)
-            cos_w = np.where(np.abs(theta) > 1e-9, (1.0 - c) / omega, 0.5 * omega * h * h)
-        F = np.broadcast_to(np.eye(d), (n, d, d)).copy()
-        F[:, 0:3, 3:6] = sin_w[:, None, None] * Pi + cos_w[:, None, None] * uxPi \
-            + h[:, None, None] * uu
-        F[:, 3:6, 3:6] = c[:, None, None] * Pi + s[:, None, None] * uxPi + uu
-        if d == 9:
-            F[:, 6:9, :] = 0.0
-        x_new = np.einsum("nij,nj->ni", F, x)
-        P_new = _propagate(F, P, q_white_acceleration(h, self.q_m2_s3, d))
-        _reset_acceleration(x_new, P_new, self.acceleration_std_mps2)
-        return x_new, P_new
+        """Predict ``x (n, D)``, ``P (n, D, D)`` by ``dt_s (n,)`` along the turn (compiled,
+        ``imm_kernels.ct_predict``; the turn rate from ``turn_rate``)."""
+        x = np.ascontiguousarray(x, dtype=float)
+        return ct_predict(x, np.ascontiguousarray(P, dtype=float),
+                          np.ascontiguousarray(dt_s, dtype=float).reshape(-1),
+                          np.ascontiguousarray(self.turn_rate(x)), float(self.q_m2_s3),
+                          self.frame == "ecef", float(self.acceleration_std_mps2))
 
 
 @dataclass(frozen=True)
@@ -295,28 +275,15 @@ class Ballistic:
 
     def predict(self, x: FloatArray, P: FloatArray, dt_s: FloatArray
                 ) -> tuple[FloatArray, FloatArray]:
-        """Predict ``x (n, D)``, ``P (n, D, D)`` by ``dt_s (n,)`` (velocity Verlet sub-steps)."""
-        n, d = x.shape
-        h_all = np.asarray(dt_s, float).reshape(-1)
-        n_sub = max(1, int(np.ceil(np.max(np.abs(h_all), initial=0.0) / self.max_step_s)))
-        h = h_all / n_sub
-        x_new = x.copy()
-        P_new = P.copy()
-        Q = q_white_acceleration(h, self.q_m2_s3, d)
-        hh = h[:, None, None]
-        for _ in range(n_sub):
-            p, v = x_new[:, 0:3], x_new[:, 3:6]
-            A = self._jacobian(p, v)
-            F6 = np.eye(6) + A * hh + 0.5 * (A @ A) * hh**2
-            F = np.broadcast_to(np.eye(d), (n, d, d)).copy()
-            F[:, 0:6, 0:6] = F6
-            if d == 9:
-                F[:, 6:9, :] = 0.0
-            a0 = self.acceleration(p, v)
-            p1 = p + v * h[:, None] + 0.5 * a0 * h[:, None] ** 2
-            a1 = self.acceleration(p1, v + a0 * h[:, None])
-            v1 = v + 0.5 * (a0 + a1) * h[:, None]
-            x_new[:, 0:3], x_new[:, 3:6] = p1, v1
-            P_new = _propagate(F, P_new, Q)
-        _reset_acceleration(x_new, P_new, self.acceleration_std_mps2)
-        return x_new, P_new
+        """Predict ``x (n, D)``, ``P (n, D, D)`` by ``dt_s (n,)`` (velocity Verlet sub-steps;
+        compiled, ``imm_kernels.ballistic_predict``; ``acceleration`` and ``_jacobian`` are
+        the same formulas in numpy, tested against it)."""
+        beta = self.ballistic_coefficient_kg_m2
+        drag_k = 0.0 if not np.isfinite(beta) else 1.0 / (2.0 * beta)
+        return ballistic_predict(
+            np.ascontiguousarray(x, dtype=float), np.ascontiguousarray(P, dtype=float),
+            np.ascontiguousarray(dt_s, dtype=float).reshape(-1), float(self.q_m2_s3), drag_k,
+            self.frame == "ecef", bool(self.rotating_frame), float(self.alt0_m),
+            float(self.max_step_s), float(self.acceleration_std_mps2), EARTH_GM_M3_S2,
+            EARTH_OMEGA_RAD_S, STANDARD_GRAVITY_MPS2, DENSITY_SCALE_HEIGHT_M,
+            SEA_LEVEL_DENSITY_KG_M3)
