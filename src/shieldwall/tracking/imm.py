@@ -69,7 +69,7 @@ from scipy.spatial import cKDTree
 from shieldwall.core.errors import ShieldwallError
 from shieldwall.core.types import FloatArray, IntArray
 from shieldwall.tracking.classify import KinematicClassifier
-from shieldwall.tracking.imm_kernels import combine, mix
+from shieldwall.tracking.imm_kernels import combine, ekf_measure, ekf_update_assigned, mix
 from shieldwall.tracking.kernels import polar_to_state, radar_measurement, wrap_angle
 from shieldwall.tracking.models import (
     Ballistic,
@@ -454,8 +454,14 @@ class ImmTracker:
         gated_det = np.zeros(m, bool)
         if n and m:
             xm, Pm, mu = table.xm[active], table.Pm[active], table.mu[active]
-            zhat_m, S_m, C_m, H_m = self._measure(xm, Pm, frame, rr_ok)
-            zhat, S = _mixture_measurement(zhat_m, S_m, mu)
+            if self.filter == "ekf":
+                zhat_m, S_m, C_m, H_m, zhat, S = ekf_measure(
+                    np.ascontiguousarray(xm), np.ascontiguousarray(Pm),
+                    np.ascontiguousarray(mu), frame.origin, frame.rotation,
+                    np.ascontiguousarray(frame.sig2[:k]), k)
+            else:
+                zhat_m, S_m, C_m, H_m = self._measure(xm, Pm, frame, rr_ok)
+                zhat, S = _mixture_measurement(zhat_m, S_m, mu)
             threshold = _gate_threshold(self.gate_probability, k)
             pairs_t, pairs_d, d2, S_inv = _gate(z, zhat, S, threshold)
             gated_det[pairs_d] = True
@@ -566,6 +572,18 @@ class ImmTracker:
                        zhat_m: FloatArray, S_m: FloatArray, C_m: FloatArray,
                        H_m: FloatArray | None, frame: Any, rr_ok: bool) -> None:
         """IMM update of local tracks ``upd`` with weighted detections (PDA; GNN weight 1)."""
+        if (self.filter == "ekf" and H_m is not None and bt.size == upd.size
+                and bool(np.all(bw == 1.0))):
+            # one detection per track: the compiled IMM-EKF update (same formulas)
+            order = np.argsort(bt)
+            zz = np.ascontiguousarray(z[bd[order]])
+            x_new, P_new, mu_new, x_c, P_c = ekf_update_assigned(
+                xm[upd], Pm[upd], mu[upd], zz, zhat_m[upd], S_m[upd], C_m[upd], H_m[upd],
+                np.ascontiguousarray(frame.sig2[:z.shape[1]]))
+            slots = active[upd]
+            table.xm[slots], table.Pm[slots], table.mu[slots] = x_new, P_new, mu_new
+            table.x[slots], table.P[slots] = x_c, P_c
+            return
         k = z.shape[1]
         r = self.n_modes
         d = xm.shape[2]

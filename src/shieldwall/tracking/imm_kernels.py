@@ -270,3 +270,228 @@ def ballistic_predict(x: FloatArray, P: FloatArray, dt: FloatArray, q: float, dr
             Po[a] = _fpft_q_cv(F, Po[a], h, q, d)
         _reset_acc(xo[a], Po[a], d, acc_std)
     return xo, Po
+
+
+@njit(cache=True, error_model="numpy")
+def _wrap(a: float) -> float:
+    """Wrap an angle to ``(-pi, pi]`` (``kernels.wrap_angle``)."""
+    return np.pi - np.mod(np.pi - a, 2.0 * np.pi)
+
+
+@njit(cache=True, error_model="numpy")
+def ekf_measure(xm: FloatArray, Pm: FloatArray, mu: FloatArray, origin: FloatArray,
+                rot: FloatArray, sig2: FloatArray, k: int
+                ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray,
+                           FloatArray]:
+    """Per-mode EKF measurement prediction and the gating mixture, compiled.
+
+    Same formulas as ``kernels.radar_measurement`` (zhat, Jacobian ``H``), ``C = P H^T``,
+    ``S = H P H^T + R`` and ``imm._mixture_measurement``. Returns ``zhat_m (n, r, k)``,
+    ``S_m (n, r, k, k)``, ``C_m (n, r, D, k)``, ``H_m (n, r, k, D)``, ``zhat (n, k)``,
+    ``S (n, k, k)``.
+    """
+    n, r, d = xm.shape
+    zhat_m = np.empty((n, r, k))
+    S_m = np.empty((n, r, k, k))
+    C_m = np.empty((n, r, d, k))
+    H_m = np.zeros((n, r, k, d))
+    zhat = np.empty((n, k))
+    S = np.zeros((n, k, k))
+    Jd = np.empty((3, 3))
+    for a in range(n):
+        for j in range(r):
+            x = xm[a, j]
+            dv = np.empty(3)
+            for i in range(3):
+                dv[i] = (rot[i, 0] * (x[0] - origin[0]) + rot[i, 1] * (x[1] - origin[1])
+                         + rot[i, 2] * (x[2] - origin[2]))
+            e, nn, u = dv[0], dv[1], dv[2]
+            rho2 = max(e * e + nn * nn, 1e-6)
+            rho = np.sqrt(rho2)
+            r2 = rho2 + u * u
+            rr_ = np.sqrt(r2)
+            zhat_m[a, j, 0] = rr_
+            zhat_m[a, j, 1] = np.arctan2(e, nn)
+            zhat_m[a, j, 2] = np.arctan2(u, rho)
+            for i in range(3):
+                Jd[0, i] = dv[i] / rr_
+            Jd[1, 0] = nn / rho2
+            Jd[1, 1] = -e / rho2
+            Jd[1, 2] = 0.0
+            Jd[2, 0] = -e * u / (r2 * rho)
+            Jd[2, 1] = -nn * u / (r2 * rho)
+            Jd[2, 2] = rho / r2
+            H = H_m[a, j]
+            for row in range(3):
+                for c in range(3):
+                    H[row, c] = Jd[row, 0] * rot[0, c] + Jd[row, 1] * rot[1, c] \
+                        + Jd[row, 2] * rot[2, c]
+            if k == 4:
+                w = np.empty(3)
+                for i in range(3):
+                    w[i] = rot[i, 0] * x[3] + rot[i, 1] * x[4] + rot[i, 2] * x[5]
+                rrate = (dv[0] * w[0] + dv[1] * w[1] + dv[2] * w[2]) / rr_
+                zhat_m[a, j, 3] = rrate
+                for c in range(3):
+                    acc_p = 0.0
+                    acc_v = 0.0
+                    for i in range(3):
+                        acc_p += ((w[i] - rrate / rr_ * dv[i]) / rr_) * rot[i, c]
+                        acc_v += (dv[i] / rr_) * rot[i, c]
+                    H[3, c] = acc_p
+                    H[3, 3 + c] = acc_v
+            P = Pm[a, j]
+            C = C_m[a, j]
+            for p in range(d):
+                for q in range(k):
+                    s = 0.0
+                    for t in range(6):
+                        s += P[p, t] * H[q, t]
+                    C[p, q] = s
+            for p in range(k):
+                for q in range(p, k):
+                    s = 0.0
+                    for t in range(6):
+                        s += H[p, t] * C[t, q]
+                    if p == q:
+                        s += sig2[p]
+                    S_m[a, j, p, q] = s
+                    S_m[a, j, q, p] = s
+        # mixture (azimuth offsets about mode 0)
+        off = np.zeros(k)
+        for j in range(r):
+            for q in range(k):
+                dz = zhat_m[a, j, q] - zhat_m[a, 0, q]
+                if q == 1:
+                    dz = _wrap(dz)
+                off[q] += mu[a, j] * dz
+        for q in range(k):
+            zhat[a, q] = zhat_m[a, 0, q] + off[q]
+        zhat[a, 1] = _wrap(zhat[a, 1])
+        for j in range(r):
+            sp = np.empty(k)
+            for q in range(k):
+                dz = zhat_m[a, j, q] - zhat_m[a, 0, q]
+                if q == 1:
+                    dz = _wrap(dz)
+                sp[q] = dz - off[q]
+            for p in range(k):
+                for q in range(k):
+                    S[a, p, q] += mu[a, j] * (S_m[a, j, p, q] + sp[p] * sp[q])
+    return zhat_m, S_m, C_m, H_m, zhat, S
+
+
+@njit(cache=True, error_model="numpy")
+def _chol_inverse(S: FloatArray, k: int, Si: FloatArray, L: FloatArray) -> float:
+    """Inverse of a symmetric positive definite ``S (k, k)`` into ``Si`` through its Cholesky
+    factor; returns ``ln det S``."""
+    for i in range(k):
+        for j in range(i + 1):
+            s = S[i, j]
+            for t in range(j):
+                s -= L[i, t] * L[j, t]
+            if i == j:
+                L[i, i] = np.sqrt(max(s, 1e-300))
+            else:
+                L[i, j] = s / L[j, j]
+    logdet = 0.0
+    for i in range(k):
+        logdet += 2.0 * np.log(L[i, i])
+    # Si = L^-T L^-1 column by column
+    for c in range(k):
+        y = np.zeros(k)
+        for i in range(k):
+            s = 1.0 if i == c else 0.0
+            for t in range(i):
+                s -= L[i, t] * y[t]
+            y[i] = s / L[i, i]
+        for i in range(k - 1, -1, -1):
+            s = y[i]
+            for t in range(i + 1, k):
+                s -= L[t, i] * Si[t, c]
+            Si[i, c] = s / L[i, i]
+    return logdet
+
+
+@njit(cache=True, error_model="numpy")
+def ekf_update_assigned(xm: FloatArray, Pm: FloatArray, mu: FloatArray, z: FloatArray,
+                        zhat_m: FloatArray, S_m: FloatArray, C_m: FloatArray,
+                        H_m: FloatArray, sig2: FloatArray
+                        ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]:
+    """IMM-EKF update of ``u`` tracks, each with one detection ``z (u, k)``, compiled.
+
+    Per mode: ``nu = z - zhat`` (azimuth wrapped), ``K = C S^-1``, ``x+ = x + K nu``,
+    ``P+ = (I - K H) P (I - K H)^T + K R K^T`` (Joseph); ``mu+ ~ mu N(nu; 0, S)``; then the
+    moment-matched mixture. Returns ``xm+, Pm+, mu+, x, P``.
+    """
+    u, r, d = xm.shape
+    k = z.shape[1]
+    xo = np.empty_like(xm)
+    Po = np.empty_like(Pm)
+    muo = np.empty_like(mu)
+    logl = np.empty(r)
+    nu = np.empty(k)
+    Si = np.empty((k, k))
+    L = np.zeros((k, k))
+    K = np.empty((d, k))
+    A = np.empty((d, d))
+    T = np.empty((d, d))
+    for a in range(u):
+        for j in range(r):
+            for q in range(k):
+                nu[q] = z[a, q] - zhat_m[a, j, q]
+            nu[1] = _wrap(nu[1])
+            logdet = _chol_inverse(S_m[a, j], k, Si, L)
+            C = C_m[a, j]
+            H = H_m[a, j]
+            P = Pm[a, j]
+            for p in range(d):
+                for q in range(k):
+                    s = 0.0
+                    for t in range(k):
+                        s += C[p, t] * Si[t, q]
+                    K[p, q] = s
+            for p in range(d):
+                s = 0.0
+                for q in range(k):
+                    s += K[p, q] * nu[q]
+                xo[a, j, p] = xm[a, j, p] + s
+            for p in range(d):
+                for q in range(d):
+                    s = 1.0 if p == q else 0.0
+                    for t in range(k):
+                        s -= K[p, t] * H[t, q]
+                    A[p, q] = s
+            for p in range(d):
+                for q in range(d):
+                    s = 0.0
+                    for t in range(d):
+                        s += A[p, t] * P[t, q]
+                    T[p, q] = s
+            for p in range(d):
+                for q in range(p, d):
+                    s = 0.0
+                    for t in range(d):
+                        s += T[p, t] * A[q, t]
+                    for t in range(k):
+                        s += K[p, t] * sig2[t] * K[q, t]
+                    Po[a, j, p, q] = s
+                    Po[a, j, q, p] = s
+            d2 = 0.0
+            for p in range(k):
+                for q in range(k):
+                    d2 += nu[p] * Si[p, q] * nu[q]
+            logl[j] = -0.5 * (d2 + logdet)
+        top = logl.max()
+        tot = 0.0
+        for j in range(r):
+            muo[a, j] = mu[a, j] * np.exp(logl[j] - top)
+            tot += muo[a, j]
+        if tot > 0.0:
+            for j in range(r):
+                muo[a, j] /= tot
+        else:
+            for j in range(r):
+                muo[a, j] = mu[a, j]
+    x, P = combine(xo, Po, muo)
+    return xo, Po, muo, x, P
