@@ -188,3 +188,47 @@ def test_property_fates_and_inventory(seed: int, n_drones: int, n_bm: int) -> No
     assert sum(s["fates"].values()) == s["threats"] == n_drones + n_bm
     assert all(v >= 0 for v in s["interceptors_remaining"].values())
     assert all(f in ("intercepted", "leaked", "crashed", "expired") for f in res.fates)
+
+
+def _with(scenario: Any, **doctrine: Any) -> Any:
+    return scenario.model_copy(update={"doctrine": scenario.doctrine.model_copy(update=doctrine)})
+
+
+def test_autonomous_batteries_decide_on_their_own_radar_tracks_only() -> None:
+    from shieldwall.engine.simulate import TRACK_ID_BLOCK
+
+    sc = _with(small_raid(), command_mode="autonomous")
+    res = simulate(sc, seed=11)
+    ev = _events(res)
+    units = [b.id for b in sc.batteries]
+    n = 0
+    for kind, tid, bat in zip(ev["kind"], ev["track_id"], ev["battery_id"], strict=True):
+        if kind == "engage":
+            n += 1
+            # the engaged track belongs to the engaging battery's own tracker
+            assert int(tid) // TRACK_ID_BLOCK == units.index(bat) + 1
+    assert n > 0
+    # the early-warning radar feeds nobody: every track id lies in a battery's block
+    ids = {int(t) for k, t in zip(ev["kind"], ev["track_id"], strict=True)
+           if k == "track_confirmed"}
+    assert ids and min(ids) >= TRACK_ID_BLOCK
+    again = simulate(sc, seed=11)
+    assert json.dumps(again.summary, sort_keys=True) == json.dumps(res.summary, sort_keys=True)
+    # integrated: one network picture, ids below the first block
+    ev_i = _events(simulate(small_raid(), seed=11))
+    assert max(int(t) for k, t in zip(ev_i["kind"], ev_i["track_id"], strict=True)
+               if k == "track_confirmed") < TRACK_ID_BLOCK
+
+
+def test_every_unengaged_threatening_track_has_a_logged_reason(run_a: Any) -> None:
+    ev = _events(run_a)
+    holds = [json.loads(d) for k, d in zip(ev["kind"], ev["detail"], strict=True)
+             if k == "hold"]
+    assert holds, "some threatening track must have been held at some point"
+    codes = {"max_engagements", "awaiting_kill_assessment", "no_feasible_weapon",
+             "below_min_pk", "no_rounds_or_channels", "reserve", "not_worth_cost", "no_threat"}
+    for h in holds:
+        assert h["code"] in codes and h["reason"].startswith("track ")
+    engages = [json.loads(d) for k, d in zip(ev["kind"], ev["detail"], strict=True)
+               if k == "engage"]
+    assert all("Pk" in e["reason"] and "value at risk" in e["reason"] for e in engages)

@@ -11,9 +11,9 @@ import numpy as np
 from shieldwall.core.jsonutil import json_default
 
 EVENT_KINDS = (
-    "threat_launch", "track_confirmed", "track_deleted", "engage", "launch", "intercept_kill",
-    "intercept_miss", "self_destruct", "kill_assessment", "leak", "crash", "expire",
-    "asset_damage",
+    "threat_launch", "track_confirmed", "track_deleted", "engage", "hold", "launch",
+    "intercept_kill", "intercept_miss", "self_destruct", "kill_assessment", "leak", "crash",
+    "expire", "asset_damage",
 )
 
 

@@ -14,15 +14,18 @@ from __future__ import annotations
 
 import time as _time
 from dataclasses import dataclass, field
+from dataclasses import fields as dataclass_fields
+from dataclasses import replace as dataclass_replace
 from typing import Any
 
 import numpy as np
 
 from shieldwall import __version__, geo
 from shieldwall.c2 import GreedyAssigner, TrackPicture, evaluate_threats, feasible_engagements
+from shieldwall.c2.types import Candidates
 from shieldwall.catalog.types import Catalog
 from shieldwall.core.random import component_rng, replication_seed_sequence
-from shieldwall.core.types import FATES, THREAT_CLASSES, Fate, FloatArray, ThreatClass
+from shieldwall.core.types import FATES, THREAT_CLASSES, Fate, FloatArray, IntArray, ThreatClass
 from shieldwall.engine.damage import damage_fraction
 from shieldwall.engine.events import EventLog
 from shieldwall.engine.world import World, build_world
@@ -136,6 +139,39 @@ def make_tracker(settings: TrackerSettings, sites: list[RadarSite]) -> Tracker |
                       score_drop=12.0, sojourn_s=(20.0, 10.0, 10.0, 60.0))
 
 
+#: Autonomous mode: battery u's track ids start at (u + 1) x this, so ids stay unique.
+TRACK_ID_BLOCK = 1_000_000
+
+
+@dataclass
+class _Node:
+    """One battle-management node: its tracker and track table, the sensors it hears, the fire
+    units it commands."""
+
+    tracker: Any
+    tracks: Any
+    sensors: frozenset[int]
+    units: IntArray
+
+
+def make_nodes(world: World, mode: str) -> list[_Node]:
+    """``integrated``: one node fusing every sensor and commanding every fire unit (IBCS-like
+    network). ``autonomous``: one node per battery that hears only its own radar and decides
+    alone (no early-warning cueing, no knowledge of the other batteries' engagements)."""
+    tracker = make_tracker(world.scenario.tracker, list(world.sites))
+    n_units = len(world.units.unit_id)
+    if mode == "integrated":
+        return [_Node(tracker, tracker.new_table(),
+                      frozenset(s.sensor_id for s in world.sites), np.arange(n_units))]
+    nodes = []
+    for u in range(n_units):
+        table = tracker.new_table()
+        table.next_id = (u + 1) * TRACK_ID_BLOCK
+        nodes.append(_Node(tracker, table, frozenset({int(world.battery_site[u])}),
+                           np.array([u], np.int64)))
+    return nodes
+
+
 class _Run:
     """Mutable state of one run (kept in one object so it can be pickled or checkpointed)."""
 
@@ -171,8 +207,12 @@ class _Run:
         self.scan_period = periods
         self.next_scan = phase_rng.uniform(0.0, 1.0, len(periods)) * periods
 
-        self.tracker = make_tracker(world.scenario.tracker, world.sites)
-        self.tracks = self.tracker.new_table()
+        self.command_mode = world.scenario.doctrine.command_mode
+        self.nodes = make_nodes(world, self.command_mode)
+        n_units = len(world.units.unit_id)
+        self.unit_node = np.zeros(n_units, np.int64)
+        for i, node in enumerate(self.nodes):
+            self.unit_node[node.units] = i
         self.assigner = GreedyAssigner(world.doctrine)
         self.inventory = FireUnitInventory(rounds=world.rounds0.copy(),
                                            fire_channels=world.fire_channels,
@@ -197,6 +237,7 @@ class _Run:
         self.pending: list[tuple[float, int, np.ndarray, float]] = []  # (t, eng, pip, t_int)
         self.in_flight_by_track: dict[int, int] = {}
         self.made_by_track: dict[int, int] = {}
+        self.hold_code: dict[int, str] = {}
         self.assessed_dead_until: dict[int, float] = {}
         self.track_truth: dict[int, int] = {}
         self.fired = np.zeros(len(world.interceptors), np.int64)
@@ -300,11 +341,20 @@ class _Run:
                vel: FloatArray, alive: np.ndarray) -> None:
         if self.perfect or not scanned:
             return
-        out = self.tracker.update(self.tracks, dets, self.site_map, t,
-                                  scanned_sensor_ids=scanned, coverage=self._coverage,
-                                  inplace=True)
-        self.tracks = out.tracks
-        log = out.log
+        for node in self.nodes:
+            if len(self.nodes) == 1:
+                d, sc = dets, scanned
+            else:
+                sc = [s for s in scanned if s in node.sensors]
+                if not sc:
+                    continue
+                d = dets.select(np.isin(dets.sensor_id, sorted(node.sensors)))
+            out = node.tracker.update(node.tracks, d, self.site_map, t, scanned_sensor_ids=sc,
+                                      coverage=self._coverage, inplace=True)
+            node.tracks = out.tracks
+            self._log_tracking(t, d, out.log, node.tracks)
+
+    def _log_tracking(self, t: float, dets: Detections, log: Any, tracks: Any) -> None:
         # Evaluation only: which truth object fed each track (never read by the battle manager).
         for tid, row in zip(log.track_id.tolist(), log.detection_index.tolist(), strict=True):
             self.track_truth[tid] = int(dets.truth_index[row])
@@ -318,18 +368,18 @@ class _Run:
                 self.events.add(t, "track_deleted", track_id=tid,
                                 threat_id=self.track_truth.get(tid, -1))
         if self.record:
-            slots = self.tracks.confirmed()
-            slots = slots[np.isclose(self.tracks.last_update_s[slots], t)]
+            slots = tracks.confirmed()
+            slots = slots[np.isclose(tracks.last_update_s[slots], t)]
             if slots.size:
-                x = self.tracks.x[slots]
-                ids = self.tracks.track_id[slots]
+                x = tracks.x[slots, :6]
+                ids = tracks.track_id[slots]
                 self.rec_tracks.append({
                     "time_s": np.full(slots.size, t), "track_id": ids.copy(),
-                    "x": x.copy(), "ballistic": self.tracks.class_ballistic_score[slots] > 0,
+                    "x": x.copy(), "ballistic": tracks.class_ballistic_score[slots] > 0,
                     "truth_id": np.array([self.track_truth.get(int(i), -1) for i in ids])})
 
     # ------------------------------------------------------------------ battle management
-    def _picture(self, t: float, pos: FloatArray, vel: FloatArray,
+    def _picture(self, node: _Node, t: float, pos: FloatArray, vel: FloatArray,
                  alive: np.ndarray) -> TrackPicture:
         if self.perfect:
             idx = np.flatnonzero(alive)
@@ -339,20 +389,26 @@ class _Run:
             return TrackPicture(track_id=idx.astype(np.int64), pos_ecef=pos[idx],
                                 vel_ecef=vel[idx], pos_sigma_m=np.zeros(idx.size),
                                 ballistic=ballistic, time_s=t)
-        slots = self.tracks.confirmed()
+        tracks = node.tracks
+        slots = tracks.confirmed()
         if slots.size:
-            x, P = self.tracks.predict_state(slots, t)
+            x, P = tracks.predict_state(slots, t)
         else:
             x, P = np.zeros((0, 6)), np.zeros((0, 6, 6))
         sigma = np.sqrt(np.clip(np.trace(P[:, :3, :3], axis1=1, axis2=2), 0, None) / 3.0)
-        return TrackPicture(track_id=self.tracks.track_id[slots].astype(np.int64),
+        return TrackPicture(track_id=tracks.track_id[slots].astype(np.int64),
                             pos_ecef=x[:, :3], vel_ecef=x[:, 3:], pos_sigma_m=sigma,
-                            ballistic=self.tracks.class_ballistic_score[slots] > 0, time_s=t)
+                            ballistic=tracks.class_ballistic_score[slots] > 0, time_s=t)
 
     def _battle_manage(self, t: float, pos: FloatArray, vel: FloatArray,
                        alive: np.ndarray) -> None:
+        for node in self.nodes:
+            self._battle_manage_node(node, t, pos, vel, alive)
+
+    def _battle_manage_node(self, node: _Node, t: float, pos: FloatArray, vel: FloatArray,
+                            alive: np.ndarray) -> None:
         w = self.world
-        picture = self._picture(t, pos, vel, alive)
+        picture = self._picture(node, t, pos, vel, alive)
         if len(picture) == 0:
             return
         held = np.array([self.assessed_dead_until.get(int(i), -np.inf) > t
@@ -372,6 +428,8 @@ class _Run:
         assessment = evaluate_threats(picture, w.assets, t)
         candidates = feasible_engagements(picture, assessment, w.units, inv.rounds,
                                           w.interceptors, t, next_launch_s=inv.next_launch_s)
+        if len(self.nodes) > 1:  # this node commands only its own fire units
+            candidates = _select_candidates(candidates, np.isin(candidates.unit, node.units))
         if len(candidates) == 0:
             return
         ids = picture.track_id.tolist()
@@ -402,6 +460,19 @@ class _Run:
                                     "pk": float(asg.pk[e]),
                                     "t_intercept_s": float(asg.t_intercept_s[e]),
                                     "reason": asg.reason[e]})
+        # Why the others were not engaged: logged when a track's reason changes (every cycle
+        # would flood the log), with the battle manager's text.
+        for tid, code, text in zip(asg.unengaged_track_id.tolist(), asg.unengaged_code,
+                                   asg.unengaged_reason, strict=True):
+            if code == "no_threat" and tid not in self.hold_code:
+                continue
+            if self.hold_code.get(tid) != code:
+                self.hold_code[tid] = code
+                self.events.add(t, "hold", track_id=tid,
+                                threat_id=self.track_truth.get(tid, -1) if not self.perfect
+                                else tid, battery_id=",".join(
+                                    w.units.unit_id[u] for u in node.units.tolist()),
+                                detail={"code": code, "reason": text})
         self.pending.sort(key=lambda p: (p[0], p[1]))
 
     # ------------------------------------------------------------------ weapons
@@ -491,22 +562,30 @@ class _Run:
         ``HANDOVER_RADIUS_M`` -- fire control re-associating on tracks, never on truth.
         """
         tab = self.table
-        tslots = self.tracks.slots_of(tab.track_id[slots])
+        node_of = self.unit_node[tab.battery_index[slots]]
+        for i, node in enumerate(self.nodes):
+            mine = slots[node_of == i]
+            if mine.size:
+                self._guide_from(node.tracks, mine, t, dt)
+
+    def _guide_from(self, tracks: Any, slots: np.ndarray, t: float, dt: float) -> None:
+        tab = self.table
+        tslots = tracks.slots_of(tab.track_id[slots])
         lost = slots[tslots < 0]
         if lost.size:
             # Dead-reckon the commanded point, then look for a track to hand over to.
             tab.aim_ecef[lost] += tab.aim_vel_ecef[lost] * dt
-            conf = self.tracks.confirmed()
+            conf = tracks.confirmed()
             if conf.size:
-                xc, _ = self.tracks.predict_state(conf, t)
+                xc, _ = tracks.predict_state(conf, t)
                 d = np.linalg.norm(tab.aim_ecef[lost][:, None, :] - xc[None, :, :3], axis=2)
                 best = np.argmin(d, axis=1)
                 ok = d[np.arange(lost.size), best] < HANDOVER_RADIUS_M
-                tab.track_id[lost[ok]] = self.tracks.track_id[conf[best[ok]]]
-                tslots = self.tracks.slots_of(tab.track_id[slots])
+                tab.track_id[lost[ok]] = tracks.track_id[conf[best[ok]]]
+                tslots = tracks.slots_of(tab.track_id[slots])
         have = tslots >= 0
         if have.any():
-            x, _ = self.tracks.predict_state(tslots[have], t)
+            x, _ = tracks.predict_state(tslots[have], t)
             tab.aim_ecef[slots[have]] = x[:, :3]
             tab.aim_vel_ecef[slots[have]] = x[:, 3:]
 
@@ -685,6 +764,13 @@ class _Run:
 
     def _tables(self) -> dict[str, dict[str, Any]]:
         return build_tables(self)
+
+
+def _select_candidates(c: Candidates, mask: np.ndarray) -> Candidates:
+    """The candidate rows selected by ``mask``."""
+    arrays = {f.name: getattr(c, f.name)[mask] for f in dataclass_fields(c)
+              if isinstance(getattr(c, f.name), np.ndarray)}
+    return dataclass_replace(c, **arrays)
 
 
 def _geodetic_columns(p: FloatArray) -> dict[str, np.ndarray]:

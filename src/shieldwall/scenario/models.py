@@ -115,6 +115,11 @@ class Doctrine(_Model):
         description="Per interceptor name: share of each battery's stock kept for high-value "
                     "threats.")
     max_engagements_per_threat: int = Field(default=3, ge=1, le=20)
+    command_mode: Literal["integrated", "autonomous"] = Field(
+        default="integrated",
+        description="integrated: one network-wide track picture from every sensor and one "
+                    "assignment over all fire units (IBCS-like); autonomous: each battery "
+                    "tracks with its own radar only and decides alone.")
 
 
 class TrackerSettings(_Model):
