@@ -8,8 +8,8 @@ Pipeline of one cycle (DESIGN.md section 2, step 4)::
     decisions = GreedyAssigner(doctrine).assign(candidates, assessment, rounds, free_channels,
                                                 engaged, time_s)
 
-The static WTA of DESIGN.md section 6.4 (``wta_objective``, ``greedy_mmr``, ``brute_force_wta``)
-is exposed for ``shieldwall wta``.
+The static WTA of DESIGN.md section 6.4 (``wta_objective``, ``greedy_mmr``, ``brute_force_wta``,
+and the front end ``solve_wta``: greedy, heuristic, exact) is exposed for ``shieldwall wta``.
 """
 
 from shieldwall.c2.assignment import GreedyAssigner
@@ -41,7 +41,13 @@ from shieldwall.c2.types import (
     ThreatAssessment,
     TrackPicture,
 )
-from shieldwall.c2.wta import brute_force_wta, greedy_mmr, wta_objective
+from shieldwall.c2.wta import (
+    WTASolution,
+    brute_force_wta,
+    greedy_mmr,
+    solve_wta,
+    wta_objective,
+)
 
 __all__ = [
     "AssetTable",
@@ -56,6 +62,7 @@ __all__ = [
     "ThreatAssessment",
     "ThreatEvaluator",
     "TrackPicture",
+    "WTASolution",
     "ballistic_impact",
     "brute_force_wta",
     "ellipsoid_height_m",
@@ -69,5 +76,6 @@ __all__ = [
     "predict_ballistic",
     "propagate_ballistic",
     "solve_intercept_time",
+    "solve_wta",
     "wta_objective",
 ]
