@@ -23,12 +23,21 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--scenario", default=str(ROOT / "examples" / "capital_region.yaml"))
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--tracker", choices=["imm", "ekf", "both"], default="both",
+                    help="the scenario's tracker kind to time (default: both)")
     args = ap.parse_args()
-    sc = load_scenario(args.scenario)
+    base = load_scenario(args.scenario)
+    kinds = ["imm", "ekf"] if args.tracker == "both" else [args.tracker]
+    for kind in kinds:
+        sc = base.model_copy(update={"tracker": base.tracker.model_copy(update={"kind": kind})})
+        _time(sc, kind, args.repeat)
+
+
+def _time(sc, kind: str, repeat: int) -> None:  # type: ignore[no-untyped-def]
     simulate(sc, seed=0, record=False)  # warm-up (imports, numba caches)
     for record in (False, True):
         times = []
-        for r in range(args.repeat):
+        for r in range(repeat):
             t0 = time.perf_counter()
             res = simulate(sc, seed=r, record=record)
             times.append(time.perf_counter() - t0)
@@ -36,7 +45,8 @@ def main() -> None:
         mean = sum(times) / len(times)
         speedup = sc.duration_s / best
         print(f"| {platform.node()} ({os.cpu_count()} cores, {platform.processor() or 'cpu'}) "
-              f"| {time.strftime('%Y-%m-%d')} | record={record} | {res.summary['threats']} threats,"
+              f"| {time.strftime('%Y-%m-%d')} | tracker={kind}, record={record} "
+              f"| {res.summary['threats']} threats,"
               f" {sc.duration_s:.0f} s simulated | best {best:.2f} s, mean {mean:.2f} s "
               f"| {speedup:.0f}x real time |")
 
