@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from shieldwall.core.types import FloatArray, IntArray
-from shieldwall.tracking.kernels import approx_altitude_m, local_up
+from shieldwall.tracking.models import Frame, altitudes, up_vectors
 from shieldwall.tracking.table import TrackTable
 
 
@@ -41,18 +41,20 @@ class KinematicClassifier:
     score_limit: float = 8.0
     decision_log_odds: float = 2.0
 
-    def evidence(self, x: FloatArray, P: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
-        """Evidence of states ``x (n, 6)`` with covariances ``P (n, 6, 6)``.
+    def evidence(self, x: FloatArray, P: FloatArray, frame: Frame = "ecef", alt0_m: float = 0.0
+                 ) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """Evidence of states ``x (n, >=6)`` with covariances ``P (n, >=6, >=6)`` in the
+        frame (``"ecef"``, or a flat ``"enu"`` frame whose origin is at ``alt0_m``).
 
         Returns ``(delta_log_odds (n,), altitude_m (n,), speed_mps (n,))``; the speed is NaN
         where the velocity is not yet well determined.
         """
-        alt = approx_altitude_m(x[:, 0:3])
+        alt = altitudes(x[:, 0:3], frame, alt0_m)
         vel = x[:, 3:6]
         speed = np.linalg.norm(vel, axis=1)
         vel_std = np.sqrt(np.maximum(np.trace(P[:, 3:6, 3:6], axis1=1, axis2=2), 0.0) / 3.0)
         reliable = vel_std < self.speed_std_limit_mps
-        v_up = np.einsum("ni,ni->n", vel, local_up(x[:, 0:3]))
+        v_up = np.einsum("ni,ni->n", vel, up_vectors(x[:, 0:3], frame))
         delta = np.where(alt > self.ballistic_alt_m, self.weight_altitude, 0.0)
         delta += np.where(reliable & (speed > self.ballistic_speed_mps), self.weight_speed, 0.0)
         delta += np.where(reliable & (v_up < -self.steep_descent_mps), self.weight_speed, 0.0)
@@ -60,11 +62,13 @@ class KinematicClassifier:
         delta -= np.where(air, self.weight_air, 0.0)
         return delta, alt, np.where(reliable, speed, np.nan)
 
-    def accumulate(self, tracks: TrackTable, slots: IntArray) -> None:
-        """Add the evidence of the current states of ``slots`` to ``tracks`` (in place)."""
+    def accumulate(self, tracks: TrackTable, slots: IntArray, frame: Frame = "ecef",
+                   alt0_m: float = 0.0) -> None:
+        """Add the evidence of the current states of ``slots`` to ``tracks`` (in place; any
+        table with ``x, P, class_ballistic_score, max_alt_m, max_speed_mps`` columns)."""
         if slots.size == 0:
             return
-        delta, alt, speed = self.evidence(tracks.x[slots], tracks.P[slots])
+        delta, alt, speed = self.evidence(tracks.x[slots], tracks.P[slots], frame, alt0_m)
         score = tracks.class_ballistic_score[slots] + delta
         tracks.class_ballistic_score[slots] = np.clip(score, -self.score_limit, self.score_limit)
         tracks.max_alt_m[slots] = np.maximum(tracks.max_alt_m[slots], alt)

@@ -77,10 +77,8 @@ from shieldwall.tracking.models import (
     CoordinatedTurn,
     Frame,
     MotionModelLike,
-    altitudes,
-    up_vectors,
 )
-from shieldwall.tracking.table import CONFIRMED, FREE, TENTATIVE
+from shieldwall.tracking.table import CONFIRMED, FREE, TENTATIVE, SlotQueries
 from shieldwall.tracking.tracker import (
     CoverageFn,
     DetectionBatch,
@@ -89,6 +87,7 @@ from shieldwall.tracking.tracker import (
     UpdateLog,
     _frame_of,
     _gate_threshold,
+    detection_arrays,
 )
 
 _LN_2PI = float(np.log(2.0 * np.pi))
@@ -99,7 +98,7 @@ _AZ = 1  # measurement component of the azimuth
 
 
 @dataclass
-class ImmTrackTable:
+class ImmTrackTable(SlotQueries):
     """All IMM tracks as preallocated columns (structure of arrays); a slot is free when
     ``status == 0``. Track ids are stable and never reused.
 
@@ -163,11 +162,6 @@ class ImmTrackTable:
     def _columns(self) -> list[str]:
         return [f.name for f in fields(self) if f.name not in ("next_id", "tracker")]
 
-    @property
-    def capacity(self) -> int:
-        """Number of slots."""
-        return int(self.track_id.shape[0])
-
     def copy(self) -> ImmTrackTable:
         """Deep copy of the arrays (the tracker record shared)."""
         cols = {name: getattr(self, name).copy() for name in self._columns()}
@@ -182,25 +176,6 @@ class ImmTrackTable:
         blank = ImmTrackTable.empty(new_cap - self.capacity, self.mu.shape[1], self.x.shape[1])
         for name in self._columns():
             setattr(self, name, np.concatenate([getattr(self, name), getattr(blank, name)]))
-
-    def confirmed(self) -> IntArray:
-        """Slots of confirmed tracks, ascending."""
-        return np.flatnonzero(self.status == CONFIRMED).astype(np.int64)
-
-    def tentative(self) -> IntArray:
-        """Slots of tentative tracks, ascending."""
-        return np.flatnonzero(self.status == TENTATIVE).astype(np.int64)
-
-    def active(self) -> IntArray:
-        """Slots of live tracks, ascending."""
-        return np.flatnonzero(self.status != FREE).astype(np.int64)
-
-    def slots_of(self, track_ids: IntArray) -> IntArray:
-        """Slots of the given live track ids (-1 for ids not in the table)."""
-        ids = np.asarray(track_ids, np.int64)
-        live = self.active()
-        lookup = dict(zip(self.track_id[live].tolist(), live.tolist(), strict=True))
-        return np.array([lookup.get(int(i), -1) for i in ids], np.int64)
 
     def predict_state(self, slots: IntArray, time_s: float) -> tuple[FloatArray, FloatArray]:
         """Combined IMM prediction of ``slots`` to ``time_s`` (not stored): ``x (k, 6)``,
@@ -387,14 +362,8 @@ class ImmTracker:
         table = tracks if inplace else tracks.copy()
         table.tracker = self
         table.last_detection_row.fill(-1)
-        t_det = np.asarray(detections.time_s, float).reshape(-1)
-        sid = np.asarray(detections.sensor_id, np.int64).reshape(-1)
+        t_det, sid, z_all = detection_arrays(detections)
         m_all = t_det.size
-        z_all = np.empty((m_all, 4))
-        z_all[:, 0] = np.asarray(detections.range_m, float).reshape(-1)
-        z_all[:, 1] = np.asarray(detections.azimuth_rad, float).reshape(-1)
-        z_all[:, 2] = np.asarray(detections.elevation_rad, float).reshape(-1)
-        z_all[:, 3] = np.asarray(detections.range_rate_mps, float).reshape(-1)
         scans: list[tuple[float, int, IntArray]] = []
         if m_all:
             order = np.lexsort((sid, t_det))
@@ -651,28 +620,8 @@ class ImmTracker:
         table.sensors_mask[slots] |= np.uint64(1 << (sensor_id % 64))
         table.score[slots] += gain
         table.score_max[slots] = np.maximum(table.score_max[slots], table.score[slots])
-        self._classify(table, slots)
+        self.classifier.accumulate(table, slots, self.frame, self.alt0_m)  # type: ignore[arg-type]
         log.add(table.track_id[slots], slots, det_rows, sensor_id, t, d2, False)
-
-    def _classify(self, table: ImmTrackTable, slots: IntArray) -> None:
-        c = self.classifier
-        x, P = table.x[slots], table.P[slots]
-        alt = altitudes(x[:, 0:3], self.frame, self.alt0_m)
-        vel = x[:, 3:6]
-        speed = np.linalg.norm(vel, axis=1)
-        vel_std = np.sqrt(np.maximum(np.trace(P[:, 3:6, 3:6], axis1=1, axis2=2), 0.0) / 3.0)
-        reliable = vel_std < c.speed_std_limit_mps
-        v_up = np.einsum("ni,ni->n", vel, up_vectors(x[:, 0:3], self.frame))
-        delta = np.where(alt > c.ballistic_alt_m, c.weight_altitude, 0.0)
-        delta += np.where(reliable & (speed > c.ballistic_speed_mps), c.weight_speed, 0.0)
-        delta += np.where(reliable & (v_up < -c.steep_descent_mps), c.weight_speed, 0.0)
-        air = reliable & (speed < c.air_max_speed_mps) & (alt < c.air_max_alt_m)
-        delta -= np.where(air, c.weight_air, 0.0)
-        score = table.class_ballistic_score[slots] + delta
-        table.class_ballistic_score[slots] = np.clip(score, -c.score_limit, c.score_limit)
-        table.max_alt_m[slots] = np.maximum(table.max_alt_m[slots], alt)
-        table.max_speed_mps[slots] = np.fmax(table.max_speed_mps[slots],
-                                             np.where(reliable, speed, np.nan))
 
     def _initiate(self, table: ImmTrackTable, z: FloatArray, rows: IntArray, frame: Any,
                   rr_ok: bool, lam: float, t: float, sensor_id: int, log: _Log) -> None:

@@ -62,8 +62,42 @@ def _zeros(shape: tuple[int, ...], dtype: type = np.float64) -> np.ndarray:
     return np.zeros(shape, dtype=dtype)
 
 
+class SlotQueries:
+    """Slot queries shared by the track tables (``TrackTable``, ``imm.ImmTrackTable``): both
+    have ``status`` and ``track_id`` columns and a ``capacity``."""
+
+    status: np.ndarray
+    track_id: IntArray
+
+    @property
+    def capacity(self) -> int:
+        """Number of slots (free or not)."""
+        return int(self.track_id.shape[0])
+
+    def confirmed(self) -> IntArray:
+        """Slots of confirmed tracks, ascending."""
+        return np.flatnonzero(self.status == CONFIRMED).astype(np.int64)
+
+    def tentative(self) -> IntArray:
+        """Slots of tentative tracks, ascending."""
+        return np.flatnonzero(self.status == TENTATIVE).astype(np.int64)
+
+    def active(self) -> IntArray:
+        """Slots of live (tentative and confirmed) tracks, ascending."""
+        return np.flatnonzero(self.status != FREE).astype(np.int64)
+
+    def slots_of(self, track_ids: IntArray) -> IntArray:
+        """Slots of the given live track ids (-1 for ids not in the table)."""
+        ids = np.asarray(track_ids, np.int64)
+        order = np.argsort(self.track_id, kind="stable")
+        sorted_ids = self.track_id[order]
+        pos = np.clip(np.searchsorted(sorted_ids, ids), 0, self.capacity - 1)
+        found = (sorted_ids[pos] == ids) & (ids >= 0)
+        return np.where(found, order[pos], -1).astype(np.int64)
+
+
 @dataclass
-class TrackTable:
+class TrackTable(SlotQueries):
     """All tracks, as preallocated columns of length ``capacity`` (structure of arrays).
 
     A slot is free when ``status == 0`` (then ``track_id == -1``). Track ids are stable and
@@ -140,11 +174,6 @@ class TrackTable:
             motion=motion if motion is not None else MotionModel(),
         )
 
-    @property
-    def capacity(self) -> int:
-        """Number of slots (free or not)."""
-        return int(self.track_id.shape[0])
-
     def _columns(self) -> list[str]:
         return [f.name for f in fields(self) if f.name not in ("next_id", "motion")]
 
@@ -159,27 +188,6 @@ class TrackTable:
         """Deep copy (arrays copied, the frozen motion record shared)."""
         cols = {name: getattr(self, name).copy() for name in self._columns()}
         return TrackTable(**cols, next_id=self.next_id, motion=self.motion)
-
-    def confirmed(self) -> IntArray:
-        """Slots of confirmed tracks, ascending."""
-        return np.flatnonzero(self.status == CONFIRMED).astype(np.int64)
-
-    def tentative(self) -> IntArray:
-        """Slots of tentative tracks, ascending."""
-        return np.flatnonzero(self.status == TENTATIVE).astype(np.int64)
-
-    def active(self) -> IntArray:
-        """Slots of tentative and confirmed tracks, ascending."""
-        return np.flatnonzero(self.status != FREE).astype(np.int64)
-
-    def slots_of(self, track_ids: IntArray) -> IntArray:
-        """Slots of the given live track ids (-1 for ids not in the table)."""
-        ids = np.asarray(track_ids, np.int64)
-        order = np.argsort(self.track_id, kind="stable")
-        sorted_ids = self.track_id[order]
-        pos = np.clip(np.searchsorted(sorted_ids, ids), 0, self.capacity - 1)
-        found = (sorted_ids[pos] == ids) & (ids >= 0)
-        return np.where(found, order[pos], -1).astype(np.int64)
 
     def predict_state(self, slots: IntArray, time_s: float) -> tuple[FloatArray, FloatArray]:
         """Predicted ``x (k, 6)`` and ``P (k, 6, 6)`` of ``slots`` at ``time_s``.

@@ -109,6 +109,18 @@ class SensorFrameLike(Protocol):
     def rotation(self) -> FloatArray: ...
 
 
+def detection_arrays(detections: DetectionBatch) -> tuple[FloatArray, IntArray, FloatArray]:
+    """``(time_s (m,), sensor_id (m,), z (m, 4))`` of a batch, ``z`` = range, azimuth,
+    elevation, range rate (NaN when not measured)."""
+    t = np.asarray(detections.time_s, float).reshape(-1)
+    z = np.empty((t.size, 4))
+    z[:, 0] = np.asarray(detections.range_m, float).reshape(-1)
+    z[:, 1] = np.asarray(detections.azimuth_rad, float).reshape(-1)
+    z[:, 2] = np.asarray(detections.elevation_rad, float).reshape(-1)
+    z[:, 3] = np.asarray(detections.range_rate_mps, float).reshape(-1)
+    return t, np.asarray(detections.sensor_id, np.int64).reshape(-1), z
+
+
 @dataclass(frozen=True)
 class SensorFrame:
     """A minimal concrete sensor description for the tracker (see ``SensorFrameLike``).
@@ -326,14 +338,8 @@ class Tracker:
         table.motion = self.motion
         table.last_detection_row.fill(-1)
         ctx = _ScanContext.of(self)
-        t_det = np.asarray(detections.time_s, float).reshape(-1)
-        sid = np.asarray(detections.sensor_id, np.int64).reshape(-1)
+        t_det, sid, z_all = detection_arrays(detections)
         m_all = t_det.size
-        z_all = np.empty((m_all, 4))
-        z_all[:, 0] = np.asarray(detections.range_m, float).reshape(-1)
-        z_all[:, 1] = np.asarray(detections.azimuth_rad, float).reshape(-1)
-        z_all[:, 2] = np.asarray(detections.elevation_rad, float).reshape(-1)
-        z_all[:, 3] = np.asarray(detections.range_rate_mps, float).reshape(-1)
         scans: list[tuple[float, int, int, int]] = []  # (time, sensor, start, stop) in order
         m_scan = 0
         if m_all:
