@@ -63,6 +63,7 @@ import os
 import sys
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import highspy
 import numpy as np
@@ -279,6 +280,19 @@ def _add_rows(h: highspy.Highs, rows: _Rows) -> int:
     return rows.size
 
 
+def _solve_lp(h: Any, deadline: float, solver: str) -> float | None:
+    """Run the LP with the time left and ``solver``; its objective, or None when out of time
+    or not solved to optimality."""
+    if time.perf_counter() >= deadline:
+        return None
+    h.setOptionValue("time_limit", float(max(deadline - time.perf_counter(), 1e-3)))
+    h.setOptionValue("solver", solver)
+    h.run()
+    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        return None
+    return float(h.getInfo().objective_function_value)
+
+
 def _separate(slots: _Slots, col: FloatArray, depth: int = 4, positions: int = 3,
               per_target: int = 2) -> _Rows:
     """Most violated cuts at an LP point ``col`` (all column values), per target at most
@@ -491,14 +505,10 @@ def exact_wta(values: npt.ArrayLike, counts: npt.ArrayLike, pk: npt.ArrayLike,
         h.changeColsBounds(blocked.size, slot_cols[blocked], zeros, zeros)
         previous = -np.inf
         for lp_round in range(root_rounds):
-            if time.perf_counter() >= deadline:
+            solved = _solve_lp(h, deadline, first_lp_solver if lp_round == 0 else "simplex")
+            if solved is None:
                 break
-            h.setOptionValue("time_limit", float(max(deadline - time.perf_counter(), 1e-3)))
-            h.setOptionValue("solver", first_lp_solver if lp_round == 0 else "simplex")
-            h.run()
-            if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-                break
-            bound = float(h.getInfo().objective_function_value)
+            bound = solved
             if bound - previous < 1e-5 * max(upper, 1e-12):
                 break
             previous = bound
@@ -510,14 +520,10 @@ def exact_wta(values: npt.ArrayLike, counts: npt.ArrayLike, pk: npt.ArrayLike,
     previous = -np.inf
     last_solution = None
     for lp_round in range(root_rounds):
-        if time.perf_counter() >= deadline:
+        solved = _solve_lp(h, deadline, first_lp_solver if lp_round == 0 else "simplex")
+        if solved is None:
             break
-        h.setOptionValue("time_limit", float(max(deadline - time.perf_counter(), 1e-3)))
-        h.setOptionValue("solver", first_lp_solver if lp_round == 0 else "simplex")
-        h.run()
-        if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-            break
-        bound = float(h.getInfo().objective_function_value)
+        bound = solved
         lower_bound = max(lower_bound, min(bound, upper))
         solution = last_solution = h.getSolution()
         _fix_by_reduced_cost(h, solution, bound, upper, slot_cols)
