@@ -44,26 +44,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 from numpy.typing import NDArray
+
+from shieldwall.tracking.standalone import load_sensor_config, read_detections_csv
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 
 EPOCH = datetime.datetime(2026, 1, 1)
 RUNNER_VERSION = 1  # bump when a change alters the tracks (cache key of bench_tracking.py)
-
-DEFAULT_SENSOR = {
-    "sigma_range_m": 20.0,
-    "sigma_azimuth_rad": 0.002,
-    "sigma_elevation_rad": 0.002,
-    "sigma_range_rate_mps": 1.0,
-    "detection_probability": 0.9,
-    "clutter_per_scan": 20.0,
-    "max_range_m": 180000.0,
-    "scan_period_s": 1.0,
-}
-
 
 @dataclass(frozen=True)
 class StoneSoupConfig:
@@ -97,20 +86,17 @@ class TrackRun:
 
 
 def read_detections(path: Path) -> dict[str, FloatArray]:
-    """Read a §6.3 detections CSV into columns (range rate ignored if present)."""
-    with open(path, encoding="utf-8") as fh:
-        header = fh.readline().strip().split(",")
-    data = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2)
-    return {name: data[:, i] for i, name in enumerate(header)}
+    """Read a §6.3 detections CSV into columns with shieldwall's checked reader (the same
+    file both trackers see; range rate ignored by this baseline)."""
+    d = read_detections_csv(path)
+    return {"time_s": d.time_s, "range_m": d.range_m, "azimuth_rad": d.azimuth_rad,
+            "elevation_rad": d.elevation_rad}
 
 
 def load_sensor(path: Path | None) -> dict[str, float]:
-    """SENSOR.yaml with the §6.3 defaults for missing keys."""
-    out = dict(DEFAULT_SENSOR)
-    if path is not None:
-        with open(path, encoding="utf-8") as fh:
-            out.update(yaml.safe_load(fh) or {})
-    return out
+    """SENSOR.yaml with the §6.3 defaults for missing keys (shieldwall's reader)."""
+    cfg = load_sensor_config(path).model_dump()
+    return {k: float(v) for k, v in cfg.items() if isinstance(v, int | float)}
 
 
 def _build(
