@@ -1,0 +1,56 @@
+"""Pieces shared by every HTML page of ``shieldwall.report`` (the run report, the Monte Carlo and
+sweep reports): the inlined plotly.js bundle and the JSON embedding of page data.
+
+Every page is one self-contained file: plotly.js (from the installed ``plotly`` package, never
+a CDN) and the page data are inlined, so the page works with the network disabled.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+from typing import Any
+
+import numpy as np
+
+from shieldwall.core.jsonutil import json_default
+
+
+@functools.cache
+def plotly_js() -> str:
+    """The minified plotly.js bundle shipped with the ``plotly`` Python package (~4.7 MB)."""
+    from plotly.offline import get_plotlyjs
+
+    return str(get_plotlyjs())
+
+
+def plotly_script_tag() -> str:
+    """A ``<script>`` element carrying plotly.js inline (the page needs no network)."""
+    return "<script>" + plotly_js() + "</script>"
+
+
+def json_script_tag(element_id: str, data: Any) -> str:
+    """Embed ``data`` as ``<script type="application/json" id=...>`` for the page's JavaScript.
+
+    ``</`` is escaped so no value can close the script element; NaN/inf become null.
+    """
+    text = json.dumps(_finite(data), default=json_default, separators=(",", ":"),
+                      allow_nan=False)
+    text = text.replace("</", "<\\/")
+    return f'<script type="application/json" id="{element_id}">{text}</script>'
+
+
+def _finite(obj: Any) -> Any:
+    """A copy of ``obj`` with non-finite floats (numpy included) replaced by ``None``."""
+    if isinstance(obj, float | np.floating):
+        return float(obj) if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_finite(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        if obj.dtype.kind == "f" and not np.isfinite(obj).all():
+            return [_finite(v) for v in obj.tolist()]
+        return obj.tolist()
+    return obj
