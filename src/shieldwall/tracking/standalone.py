@@ -18,7 +18,17 @@ from north, elevation above the horizontal plane. SENSOR.yaml (every key optiona
     min_elevation_rad: 0.0
     max_elevation_rad: 1.5707963
     clutter_max_range_rate_mps: 500.0
-    tracker: {association: gnn, filter: ekf, confirmation: score, models: [cv, ct+, ct-]}
+    tracker:                      # every key optional (TrackerOptions)
+      association: gnn            # or jpda
+      filter: ekf                 # or ukf
+      confirmation: score         # LLR/SPRT, or m_of_n
+      models: [cv, ct+, ct-]      # IMM modes among cv, ca, ct+, ct-, ballistic
+      turn_accel_g: 3.0           # normal acceleration of the ct+/ct- modes
+      cv_q_m2_s3: 0.001           # white-acceleration PSD of the cv mode
+      maneuver_q_m2_s3: 30.0      # process noise PSD of the other modes
+      cv_sojourn_s: 60.0          # mean time in the cv mode
+      maneuver_sojourn_s: 5.0     # mean time in each other mode
+      initial_velocity_std_mps: 300.0
 
 Tracks CSV: one row per confirmed track per scan time:
 ``time_s,track_id,x_m,y_m,z_m,vx_mps,vy_mps,vz_mps``.
@@ -68,9 +78,15 @@ class TrackerOptions(BaseModel):
     confirmation: Literal["score", "m_of_n"] = "score"
     models: tuple[ModelName, ...] = Field(default=("cv", "ct+", "ct-"), min_length=1)
     turn_accel_g: float = Field(default=3.0, gt=0)
-    cv_q_m2_s3: float = Field(default=1.0, gt=0)
-    maneuver_q_m2_s3: float = Field(default=100.0, gt=0)
-    sojourn_s: float = Field(default=10.0, gt=0)
+    # Defaults (benchmarks/RESULTS.md "Tracking vs Stone Soup"): a nearly noise-free CV mode
+    # for straight flight, the turn/CA/ballistic modes carry the maneuvers. A 60 s CV sojourn
+    # against 5 s in a maneuver mode keeps the turn modes' share (and the mixture spread they
+    # add to the covariance) small on straight legs while a 3 g turn is still picked up
+    # within a scan or two.
+    cv_q_m2_s3: float = Field(default=0.001, gt=0)
+    maneuver_q_m2_s3: float = Field(default=30.0, gt=0)
+    cv_sojourn_s: float = Field(default=60.0, gt=0)
+    maneuver_sojourn_s: float = Field(default=5.0, gt=0)
     initial_velocity_std_mps: float = Field(default=300.0, gt=0)
     false_confirm_probability: float = Field(default=1e-4, gt=0, lt=1)
     gate_probability: float = Field(default=0.9999, gt=0, lt=1)
@@ -128,7 +144,9 @@ class SensorConfig(BaseModel):
             "ballistic": Ballistic(q_m2_s3=o.maneuver_q_m2_s3),
         }
         return ImmTracker(models=tuple(table[name] for name in o.models),
-                          sojourn_s=o.sojourn_s, frame="enu", filter=o.filter,
+                          sojourn_s=tuple(o.cv_sojourn_s if name == "cv"
+                                          else o.maneuver_sojourn_s for name in o.models),
+                          frame="enu", filter=o.filter,
                           association=o.association, confirmation=o.confirmation,
                           detection_probability=self.detection_probability,
                           clutter_density=self.clutter_density(with_range_rate),
