@@ -32,7 +32,8 @@ def bundled_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
 def test_results_directory_is_complete(bundled_run: tuple[Path, str]) -> None:
     out, _ = bundled_run
     for name in ("summary.json", "events.parquet", "truth.parquet", "tracks.parquet",
-                 "detections.parquet", "interceptors.parquet", "scenario.json", "report.html"):
+                 "detections.parquet", "interceptors.parquet", "scenario.json", "report.html",
+                 "run.geojson", "run.kml", "run.czml"):
         assert (out / name).is_file(), name
     summary = json.loads((out / "summary.json").read_text())
     assert REQUIRED <= set(summary)

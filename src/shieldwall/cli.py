@@ -112,7 +112,6 @@ def run(
     """Run one raid: write summary.json, the parquet tables and report.html into OUT."""
     from shieldwall.analysis.results import write_run_directory
     from shieldwall.engine import simulate
-    from shieldwall.report import write_report
 
     with input_errors():
         loaded = load_scenario(scenario)
@@ -125,11 +124,53 @@ def run(
     run_info = {"wall_time_s": result.wall_time_s, "scenario_file": str(scenario),
                 "speedup_vs_real_time": result.summary["duration_s"] / result.wall_time_s}
     write_run_directory(out, result.summary, result.scenario_doc, result.tables,
-                        run_info=run_info, finalize=write_report)
+                        run_info=run_info, finalize=_write_run_outputs)
     print_summary(result.summary, Console())
     typer.echo(f"results: {out}/ (summary.json, events.parquet, truth.parquet, "
-               f"tracks.parquet, report.html); {result.wall_time_s:.1f} s wall time, "
+               f"tracks.parquet, report.html, run.geojson, run.kml, run.czml); "
+               f"{result.wall_time_s:.1f} s wall time, "
                f"{run_info['speedup_vs_real_time']:.0f}x real time")
+
+
+def _write_run_outputs(outdir: Path) -> list[Path]:
+    """The report and the exports of one run (written inside the run's temporary directory,
+    so the results directory appears whole or not at all)."""
+    from shieldwall.report import write_exports, write_report
+
+    return [write_report(outdir), *write_exports(outdir)]
+
+
+def _results_kind(outdir: Path) -> str:
+    """``run``, ``mc`` or ``sweep``: which command wrote ``outdir`` (from its files)."""
+    if not outdir.is_dir():
+        raise InputError(str(outdir), "no such results directory")
+    if (outdir / "sweep.json").is_file():
+        return "sweep"
+    if (outdir / "study.json").is_file():
+        return "mc"
+    if (outdir / "summary.json").is_file():
+        return "run"
+    raise InputError(str(outdir), "not a results directory: expected summary.json (written by "
+                     "`shieldwall run`), study.json (`shieldwall mc`) or sweep.json "
+                     "(`shieldwall sweep`)")
+
+
+@app.command()
+def report(
+    outdir: Annotated[Path, typer.Argument(help="Results directory of run, mc or sweep.")],
+) -> None:
+    """(Re)write the HTML report of a results directory, and a run's GeoJSON/KML/CZML."""
+    from shieldwall.report import write_mc_report, write_sweep_report
+
+    with input_errors():
+        kind = _results_kind(outdir)
+        if kind == "run":
+            written = _write_run_outputs(outdir)
+        elif kind == "mc":
+            written = [write_mc_report(outdir)]
+        else:
+            written = [write_sweep_report(outdir)]
+    typer.echo(f"{kind} report: " + ", ".join(str(p) for p in written))
 
 
 @app.command()
@@ -185,11 +226,18 @@ def mc(
         try:
             run_study_command(scenario, n, out, seed=seed, workers=workers,
                               scheduler=scheduler, resume=resume, chunk_seconds=chunk_seconds)
+            typer.echo(f"report: {_write_study_report(out, sweep=False)}")
         except StudyInterrupted as stop:
             typer.echo(f"\ninterrupted: {stop.done} of {stop.n} replications are saved in "
                        f"{out}; resume with:\n  shieldwall mc {scenario} -n {n} -o {out} "
                        f"--seed {stop.seed} --resume", err=True)
             raise typer.Exit(code=EXIT_INTERRUPTED) from None
+
+
+def _write_study_report(outdir: Path, sweep: bool) -> Path:
+    from shieldwall.report import write_mc_report, write_sweep_report
+
+    return write_sweep_report(outdir) if sweep else write_mc_report(outdir)
 
 
 @app.command()
@@ -217,6 +265,7 @@ def sweep(
         try:
             run_sweep_command(scenario, sets, n, out, seed=seed, workers=workers,
                               scheduler=scheduler, resume=resume)
+            typer.echo(f"report: {_write_study_report(out, sweep=True)}")
         except StudyInterrupted as stop:
             flags = " ".join(f"--set {s}" for s in sets)
             typer.echo(f"\ninterrupted; finished replications are saved in {out}; resume "

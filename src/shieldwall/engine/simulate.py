@@ -744,7 +744,9 @@ class _Run:
                 "heading_deg": b.radar_heading_deg, "radar_range_m": site.radar.max_range_m,
                 "sector_half_width_deg": None if half is None else float(np.degrees(half)),
                 "engagement_range_m": float(reach),
-                "interceptors": {w.interceptors[k].name: int(w.rounds0[u, k]) for k in ks}})
+                "interceptors": {w.interceptors[k].name: int(w.rounds0[u, k]) for k in ks},
+                "alt_m": float(b.alt_m),
+                "antenna_height_m": float(site.radar.antenna_height_m)})
         sensors = []
         for sn in s.sensors:
             radar = w.catalog.radars[sn.radar]
@@ -753,7 +755,9 @@ class _Run:
                             "lon_deg": sn.lon_deg, "heading_deg": sn.heading_deg,
                             "range_m": radar.max_range_m,
                             "sector_half_width_deg": None if half is None
-                            else float(np.degrees(half))})
+                            else float(np.degrees(half)),
+                            "alt_m": float(sn.alt_m),
+                            "antenna_height_m": float(radar.antenna_height_m)})
         return {"name": s.name, "origin": {"lat_deg": s.origin.lat_deg,
                                            "lon_deg": s.origin.lon_deg},
                 "duration_s": float(w.time_s[-1]),

@@ -212,3 +212,43 @@ def parse_detail(text: str) -> dict[str, Any]:
     except json.JSONDecodeError:
         return {"text": text}
     return doc if isinstance(doc, dict) else {"text": str(doc)}
+
+
+def read_table_checked(path: Path, columns: list[str]) -> pa.Table | None:
+    """Like the tables ``load_run`` reads, but a corrupt file raises ``InputError`` naming it.
+
+    Returns the wanted columns that the file has, or None when the file is absent.
+    """
+    if not path.is_file():
+        return None
+    try:
+        return _read_table(path, columns)
+    except (pa.ArrowException, OSError) as exc:
+        raise InputError(str(path), f"not a readable parquet table ({exc})") from exc
+
+
+def polyline_column(path: Path, id_column: str, column: str) -> FloatArray:
+    """One more per-point column (e.g. ``alt_m``) of the polylines ``load_run`` builds from the
+    table at ``path``, in exactly their point order.
+
+    Same row selection and order as ``Polylines`` (finite position, id >= 0, sorted by id then
+    time). NaN where the file lacks the column; empty when the file is absent. A corrupt file
+    raises ``InputError`` naming it.
+    """
+    table = read_table_checked(path, [id_column, "time_s", "lat_deg", "lon_deg", column])
+    if table is None or table.num_rows == 0 or id_column not in table.column_names:
+        return np.zeros(0)
+    ids = _ints(table, id_column)
+    time_s = _floats(table, "time_s", 0.0)
+    ok = np.isfinite(_floats(table, "lat_deg")) & np.isfinite(_floats(table, "lon_deg"))
+    rows = np.flatnonzero(ok & (ids >= 0))
+    order = rows[np.lexsort((time_s[rows], ids[rows]))]
+    return _floats(table, column)[order]
+
+
+def event_column(path: Path, column: str) -> FloatArray:
+    """One more float column (e.g. ``alt_m``) of ``events.parquet``, in the row order of
+    ``EventTable``; NaN where absent, empty when the file is absent (``InputError`` if corrupt).
+    """
+    table = read_table_checked(path, ["time_s", column])
+    return np.zeros(0) if table is None else _floats(table, column)

@@ -1,19 +1,38 @@
 """The self-contained offline HTML report of one run (``report.html`` in the results directory).
 
-One file, no external resource of any kind (no CDN, web font, tile or link): the CSS, the
-vanilla JavaScript (layer toggles, a filter for the engagement table) and the map (inline SVG,
-``shieldwall.report.svgmap``) are all inside. It reads only the files of the results directory
-(docs/internals.md), never the engine. The file is written atomically: to a temporary file in
-the same directory, then ``os.replace``d over ``report.html``, so a reader never sees a partial
-report.
+One file, no external resource of any kind (no CDN, web font, tile or link): the CSS, plotly.js
+(``page.plotly_script_tag``, once), the page script (``assets/report.js``), the data and the
+map are all inside. The page:
+
+- ``#map-panel``: the replay map. The static base is inline SVG (``svgmap.map_svg`` with
+  ``interactive=True``: grid, assets, batteries, sensors, instrumented and horizon-limited
+  radar coverage, legend); under it a ``<canvas>`` draws, at the time of ``input#time-slider``
+  (``button#play`` replays the raid), the threat trails coloured by fate, their current
+  positions, the interceptor flyouts and the intercept, impact and crash markers, from the
+  replay document (``replay.replay_payload``). ``select#coverage-altitude`` redraws the radar
+  coverage for another target altitude (``coverage``); ``#hover-info`` describes what is under
+  the pointer. Two views: the theatre and the defended area.
+- plotly charts ``#chart-gantt``, ``#chart-inventory``, ``#chart-inflight`` (``charts``).
+- tables: key figures, fates by class and type, interceptors and cost, value lost per asset,
+  radar coverage at the chosen altitude, and ``table#table-engagements`` (every engagement
+  event with its reasons, filterable, sortable on ``th[data-sort]``).
+- ``window.shieldwallReport = {setTime(t_s), time, duration_s, visibleThreats(),
+  setCoverageAltitude(m)}``; ``document.body.dataset.ready = "1"`` once all is drawn.
+
+It reads only the files of the results directory (docs/internals.md), never the engine. The
+file is written atomically: to a temporary file in the same directory, then ``os.replace``d
+over ``report.html``, so a reader never sees a partial report.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
+import importlib.resources
 import json
 import math
 import os
+import re
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from html import escape
@@ -22,16 +41,46 @@ from typing import Any
 
 import numpy as np
 
+from shieldwall.report.charts import gantt_figure, inflight_figure, inventory_figure
+from shieldwall.report.coverage import (
+    ALTITUDE_LABELS,
+    COVERAGE_ALTITUDES_M,
+    DEFAULT_ANTENNA_HEIGHT_M,
+    DEFAULT_COVERAGE_ALTITUDE_M,
+    DEFAULT_SITE_ALT_M,
+    coverage_range_m,
+    coverage_sites,
+    horizon_range_m,
+)
 from shieldwall.report.data import ENGAGEMENT_KINDS, RunData, load_run, parse_detail
-from shieldwall.report.svgmap import FATE_COLOURS, FATE_ORDER, map_svg
+from shieldwall.report.page import json_script_tag, plotly_script_tag
+from shieldwall.report.replay import replay_payload
+from shieldwall.report.svgmap import FATE_COLOURS, FATE_ORDER, map_frame, replay_map_svgs
+from shieldwall.report.timeline import (
+    Engagement,
+    ThreatIntervals,
+    engagements,
+    run_duration_s,
+    threat_intervals,
+)
 
 REPORT_NAME = "report.html"
-MAX_ENGAGEMENT_ROWS = 3000
+MAX_ENGAGEMENT_ROWS = 10000
+LONG_TABLE_ROWS = 300  # past this the table is laid out only once scrolled near (CSS)
+MAP_WIDTH_PX = 1100
+MAP_HEIGHT_PX = 760
+PLAY_SPEEDS = (1, 5, 10, 30, 60, 120, 300)
+DEFAULT_PLAY_SPEED = 30
+ENGAGEMENT_TABLE_KINDS = (*ENGAGEMENT_KINDS, "self_destruct")
 CLASS_ORDER = ("ballistic", "aeroballistic", "cruise", "drone", "decoy")
 NOTIONAL_BANNER = "NOTIONAL \u2014 open-source figures, not real performance data"
 PERFECT_INFORMATION_LABEL = "PERFECT INFORMATION (study mode)"
 
-_CSS = """
+
+
+# The style shared with the Monte Carlo and sweep pages (``mc.py`` imports it); the run
+# report adds ``assets/report.css``.
+BASE_CSS = """
 :root{--fg:#1d232b;--muted:#5b6675;--line:#d8dee6;--bg:#ffffff;--panel:#f6f8fa}
 *{box-sizing:border-box}
 body{margin:0;background:var(--bg);color:var(--fg);
@@ -72,34 +121,21 @@ footer{color:var(--muted);font-size:12px;margin-top:30px;border-top:1px solid va
 padding-top:8px}
 """
 
-_JS = """
-(function(){
-  document.querySelectorAll('input[data-layer]').forEach(function(box){
-    box.addEventListener('change', function(){
-      var name = box.getAttribute('data-layer');
-      document.querySelectorAll('g.' + name).forEach(function(g){
-        g.style.display = box.checked ? '' : 'none';
-      });
-    });
-  });
-  var filter = document.getElementById('engagement-filter');
-  var table = document.getElementById('table-engagements');
-  if (filter && table) {
-    filter.addEventListener('input', function(){
-      var q = filter.value.toLowerCase();
-      table.querySelectorAll('tbody tr').forEach(function(row){
-        row.style.display = row.textContent.toLowerCase().indexOf(q) === -1 ? 'none' : '';
-      });
-    });
-  }
-})();
-"""
+
+@functools.cache
+def _asset(name: str) -> str:
+    """A file of ``shieldwall/report/assets`` (the page's script and style sheet)."""
+    return (importlib.resources.files("shieldwall.report") / "assets" / name).read_text(
+        encoding="utf-8")
+
 
 _LAYERS = (
     ("layer-tracks", "threat tracks"), ("layer-intercepts", "intercepts"),
     ("layer-misses", "misses"), ("layer-impacts", "leaker impacts"),
     ("layer-crashes", "crashes"), ("layer-flyouts", "interceptor flyouts"),
-    ("layer-coverage", "battery coverage"), ("layer-ew", "early-warning coverage"),
+    ("layer-horizon", "coverage at target altitude"),
+    ("layer-coverage", "battery instrumented and engagement range"),
+    ("layer-ew", "early-warning instrumented range"),
     ("layer-batteries", "batteries and sensors"), ("layer-assets", "assets"),
     ("layer-grid", "km grid"),
 )
@@ -136,20 +172,24 @@ def fmt_ratio(value: Any) -> str:
     return "n/a" if v is None else f"{v:,.2f}"
 
 
-def _num_cell(value: Any, text: str, tag: str = "td") -> str:
+def num_cell(value: Any, text: str, tag: str = "td") -> str:
     """A right-aligned numeric cell carrying the exact JSON value in ``data-value``."""
     return f'<{tag} class="n" data-value="{escape(json.dumps(value))}">{escape(text)}</{tag}>'
 
 
-def _cell(text: Any, tag: str = "td") -> str:
+def cell(text: Any, tag: str = "td") -> str:
     return f"<{tag}>{escape(str(text))}</{tag}>"
 
 
-def _table(table_id: str, header: Sequence[str], rows: Iterable[str],
-           numeric_from: int = 1) -> str:
-    head = "".join(
-        f'<th class="n">{escape(h)}</th>' if i >= numeric_from else f"<th>{escape(h)}</th>"
-        for i, h in enumerate(header))
+def html_table(table_id: str, header: Sequence[str], rows: Iterable[str],
+           numeric_from: int = 1, sort: Sequence[str] | None = None) -> str:
+    """A table; ``sort`` gives each column's ``data-sort`` ("num" or "text") to sort on click."""
+    def th(i: int, h: str) -> str:
+        cls = ' class="n"' if i >= numeric_from else ""
+        key = f' data-sort="{sort[i]}" title="sort"' if sort else ""
+        return f"<th{cls}{key}>{escape(h)}</th>"
+
+    head = "".join(th(i, h) for i, h in enumerate(header))
     return (f'<table id="{table_id}"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}'
             "</tbody></table>")
 
@@ -214,16 +254,16 @@ def _fate_table(table_id: str, first_column: str, by: Mapping[str, Mapping[str, 
     for key in _ordered(by.keys(), order):
         counts = by[key] or {}
         total = sum(int(counts.get(f, 0) or 0) for f in FATE_ORDER)
-        rows.append(f'<tr data-key="{escape(key)}">{_cell(key)}'
-                    + "".join(_num_cell(counts.get(f, 0), fmt_count(counts.get(f, 0)))
+        rows.append(f'<tr data-key="{escape(key)}">{cell(key)}'
+                    + "".join(num_cell(counts.get(f, 0), fmt_count(counts.get(f, 0)))
                               for f in FATE_ORDER)
-                    + _num_cell(total, fmt_count(total)) + "</tr>")
+                    + num_cell(total, fmt_count(total)) + "</tr>")
     if totals is not None:
         rows.append('<tr class="total" data-key="total"><td>all</td>'
-                    + "".join(_num_cell(totals.get(f, 0), fmt_count(totals.get(f, 0)))
+                    + "".join(num_cell(totals.get(f, 0), fmt_count(totals.get(f, 0)))
                               for f in FATE_ORDER)
-                    + _num_cell(total_threats, fmt_count(total_threats)) + "</tr>")
-    table = _table(table_id, header, rows)
+                    + num_cell(total_threats, fmt_count(total_threats)) + "</tr>")
+    table = html_table(table_id, header, rows)
     swatches = " ".join(f'<span class="swatch" style="background:{FATE_COLOURS[f]}"></span>{f}'
                         for f in FATE_ORDER)
     return table + f'<p class="note">Map colours: {swatches}</p>'
@@ -235,27 +275,27 @@ def _interceptor_table(s: Mapping[str, Any]) -> str:
     header = ["interceptor", "fired"] + (["remaining"] if remaining else [])
     rows = []
     for name in sorted(fired):
-        row = f'<tr data-key="{escape(name)}">{_cell(name)}'
-        row += _num_cell(fired[name], fmt_count(fired[name]))
+        row = f'<tr data-key="{escape(name)}">{cell(name)}'
+        row += num_cell(fired[name], fmt_count(fired[name]))
         if remaining:
-            row += _num_cell(remaining.get(name), fmt_count(remaining.get(name)))
+            row += num_cell(remaining.get(name), fmt_count(remaining.get(name)))
         rows.append(row + "</tr>")
     total = int(sum(v for v in fired.values() if _number(v) is not None))
     rows.append('<tr class="total" data-key="total"><td>all</td>'
-                + _num_cell(total, fmt_count(total)) + ("<td></td>" if remaining else "")
+                + num_cell(total, fmt_count(total)) + ("<td></td>" if remaining else "")
                 + "</tr>")
     cost_rows = [
         f'<tr data-key="interceptor_cost_usd"><td>interceptor cost</td>'
-        f'{_num_cell(s.get("interceptor_cost_usd"), fmt_usd(s.get("interceptor_cost_usd")))}'
+        f'{num_cell(s.get("interceptor_cost_usd"), fmt_usd(s.get("interceptor_cost_usd")))}'
         "</tr>",
         f'<tr data-key="raid_cost_usd"><td>raid cost (threats launched)</td>'
-        f'{_num_cell(s.get("raid_cost_usd"), fmt_usd(s.get("raid_cost_usd")))}</tr>',
+        f'{num_cell(s.get("raid_cost_usd"), fmt_usd(s.get("raid_cost_usd")))}</tr>',
         f'<tr data-key="cost_exchange_ratio"><td>cost exchange ratio (interceptor / raid)</td>'
-        f'{_num_cell(s.get("cost_exchange_ratio"), fmt_ratio(s.get("cost_exchange_ratio")))}'
+        f'{num_cell(s.get("cost_exchange_ratio"), fmt_ratio(s.get("cost_exchange_ratio")))}'
         "</tr>",
     ]
-    return ('<div class="grid2"><div>' + _table("table-interceptors", header, rows)
-            + "</div><div>" + _table("table-cost", ["cost", "value"], cost_rows)
+    return ('<div class="grid2"><div>' + html_table("table-interceptors", header, rows)
+            + "</div><div>" + html_table("table-cost", ["cost", "value"], cost_rows)
             + "</div></div>")
 
 
@@ -268,18 +308,18 @@ def _asset_table(s: Mapping[str, Any], scenario: Mapping[str, Any]) -> str:
         d = damage[aid] or {}
         value, lost = _number(d.get("value")), _number(d.get("value_lost"))
         share = 100 * lost / value if value and lost is not None else 0.0
-        rows.append(f'<tr data-key="{escape(aid)}">{_cell(aid)}{_cell(kinds.get(aid, ""))}'
-                    + _num_cell(d.get("value"), fmt_value(d.get("value")))
-                    + _num_cell(d.get("value_lost"), fmt_value(d.get("value_lost")))
-                    + _num_cell(round(share, 3), f"{share:.1f} %")
-                    + _num_cell(d.get("hits", 0), fmt_count(d.get("hits", 0))) + "</tr>")
+        rows.append(f'<tr data-key="{escape(aid)}">{cell(aid)}{cell(kinds.get(aid, ""))}'
+                    + num_cell(d.get("value"), fmt_value(d.get("value")))
+                    + num_cell(d.get("value_lost"), fmt_value(d.get("value_lost")))
+                    + num_cell(round(share, 3), f"{share:.1f} %")
+                    + num_cell(d.get("hits", 0), fmt_count(d.get("hits", 0))) + "</tr>")
     total, lost = _number(s.get("value_total")), _number(s.get("value_lost"))
     share = 100 * lost / total if total and lost is not None else 0.0
     rows.append('<tr class="total" data-key="total"><td>all</td><td></td>'
-                + _num_cell(s.get("value_total"), fmt_value(s.get("value_total")))
-                + _num_cell(s.get("value_lost"), fmt_value(s.get("value_lost")))
-                + _num_cell(round(share, 3), f"{share:.1f} %") + "<td></td></tr>")
-    return _table("table-assets", ["asset", "kind", "value", "value lost", "lost", "hits"],
+                + num_cell(s.get("value_total"), fmt_value(s.get("value_total")))
+                + num_cell(s.get("value_lost"), fmt_value(s.get("value_lost")))
+                + num_cell(round(share, 3), f"{share:.1f} %") + "<td></td></tr>")
+    return html_table("table-assets", ["asset", "kind", "value", "value lost", "lost", "hits"],
                   rows, numeric_from=2)
 
 
@@ -297,6 +337,10 @@ def _engagement_result(kind: str, d: Mapping[str, Any]) -> tuple[str, str, str]:
     if kind == "launch":
         eid = d.get("engagement_id")
         return "launched", "", f"engagement #{eid}" if eid is not None else _detail_text(d)
+    if kind == "self_destruct":
+        eid = d.get("engagement_id")
+        return ("self-destructed", "miss",
+                f"engagement #{eid}" if eid is not None else _detail_text(d))
     if kind in ("intercept_kill", "intercept_miss"):
         text = f"miss distance {num('miss_m', '.1f')} m, Pk {num('pk', '.2f')}"
         if kind == "intercept_kill":
@@ -311,7 +355,7 @@ def _detail_text(d: Mapping[str, Any]) -> str:
 
 def _engagement_table(run: RunData) -> str:
     ev = run.events
-    mask = np.isin(ev.kind, list(ENGAGEMENT_KINDS))
+    mask = np.isin(ev.kind, list(ENGAGEMENT_TABLE_KINDS))
     sel = ev.select(mask)
     n = len(sel)
     details = [parse_detail(str(text)) for text in sel.detail]
@@ -331,45 +375,147 @@ def _engagement_table(run: RunData) -> str:
                                        f"track {trk}" if trk >= 0 else "") if p) or "\u2014"
         itype = str(sel.interceptor_type[j])
         interceptor = f"{itype} #{iid}" if iid >= 0 else itype
-        rows.append(f'<tr data-kind="{escape(kind)}">'
-                    + _num_cell(round(float(sel.time_s[j]), 3), f"{sel.time_s[j]:.1f}")
-                    + _cell(kind) + _cell(sel.battery_id[j]) + _cell(interceptor)
-                    + _cell(threat)
-                    + (f'<td class="{css}">{escape(result)}</td>' if css else _cell(result))
-                    + _cell(detail) + "</tr>")
+        t = round(float(sel.time_s[j]), 3)
+        rows.append(f'<tr data-kind="{escape(kind)}" data-t="{t}" data-threat-id="{tid}">'
+                    + num_cell(t, f"{sel.time_s[j]:.1f}")
+                    + cell(kind) + cell(sel.battery_id[j]) + cell(interceptor)
+                    + f'<td data-value="{tid}">{escape(threat)}</td>'
+                    + (f'<td class="{css}">{escape(result)}</td>' if css else cell(result))
+                    + cell(detail) + "</tr>")
     note = ""
     if n > MAX_ENGAGEMENT_ROWS:
         note = (f'<p class="note">Showing the first {MAX_ENGAGEMENT_ROWS:,} of {n:,} events; '
                 "the full log is events.parquet.</p>")
     if n == 0:
-        return '<p class="note" id="table-engagements">No engagements in this run.</p>'
-    table = _table("table-engagements", ["time (s)", "event", "battery", "interceptor",
+        note = '<p class="note">No engagements in this run.</p>'
+    table = html_table("table-engagements", ["time (s)", "event", "battery", "interceptor",
                                          "threat / track", "result", "detail"], rows,
-                   numeric_from=99)
+                   numeric_from=99,
+                   sort=("num", "text", "text", "text", "num", "text", "text"))
     return (f'<p><input type="search" id="engagement-filter" placeholder="filter rows" '
-            f'aria-label="filter engagement rows"> <span class="note">{n:,} events</span></p>'
-            f'{note}<div class="scroll">{table}</div>')
+            f'aria-label="filter engagement rows"> <span class="note">{n:,} events; click a '
+            "column heading to sort, a row to replay that moment</span></p>"
+            f'{note}<div class="scroll{" long" if n > LONG_TABLE_ROWS else ""}" '
+            f'id="engagements-box">{table}</div>')
+
+
+def _coverage_table(run: RunData) -> str:
+    """Each radar's reach against a target at the default altitude (the page updates it)."""
+    sites = coverage_sites(run.scenario)
+    h = DEFAULT_COVERAGE_ALTITUDE_M
+    rows = []
+    for k, c in enumerate(sites):
+        horizon = horizon_range_m(c.antenna_alt_m, h)
+        reach = coverage_range_m(c, h)
+        flag = "" if c.heights_known else " *"
+        rows.append(f'<tr data-key="{escape(c.site_id)}" data-site="{k}">{cell(c.site_id)}'
+                    + cell(c.kind)
+                    + num_cell(round(c.antenna_alt_m, 2), f"{c.antenna_alt_m:,.0f} m{flag}")
+                    + num_cell(round(c.range_m, 1), f"{c.range_m / 1e3:,.0f} km")
+                    + num_cell(round(horizon, 1), f"{horizon / 1e3:,.1f} km")
+                    + num_cell(round(reach, 1), f"{reach / 1e3:,.1f} km") + "</tr>")
+    if not rows:
+        return '<p class="note">No radar in this scenario.</p>'
+    note = ""
+    if not all(c.heights_known for c in sites):
+        note = (f'<p class="note">* scenario.json gives no antenna height for this radar: '
+                f"taken as {DEFAULT_SITE_ALT_M:g} m ground + {DEFAULT_ANTENNA_HEIGHT_M:g} m mast."
+                "</p>")
+    return (html_table("table-coverage", ["radar", "kind", "antenna height", "instrumented range",
+                                      "horizon range", "sees the target at"], rows,
+                   numeric_from=2)
+            + '<p class="note">Horizon range over a smooth 4/3 earth: sqrt(2kRh<sub>a</sub>) + '
+            "sqrt(2kRh<sub>t</sub>), about 4.12 km &#215; (&#8730;h<sub>a</sub> + "
+            "&#8730;h<sub>t</sub>) with heights in metres; a radar sees a target no further than "
+            "the smaller of that and its instrumented range. Terrain masking is not drawn.</p>"
+            + note)
+
+
+def _strip_titles(svg: str) -> str:
+    """The interactive map shows its details in ``#hover-info``, not as native tooltips."""
+    return re.sub(r"<title>.*?</title>", "", svg, flags=re.S)
+
+
+def _map_panel(run: RunData, items: list[Engagement],
+               intervals: ThreatIntervals) -> tuple[str, dict[str, Any]]:
+    """The replay map's HTML and the replay document."""
+    duration = run_duration_s(run)
+    views = {v: (map_frame(run, MAP_WIDTH_PX, MAP_HEIGHT_PX, v), MAP_WIDTH_PX, MAP_HEIGHT_PX)
+             for v in ("theatre", "defended")}
+    payload = replay_payload(run, views, items, intervals)
+    layer_boxes = "".join(
+        f'<label><input type="checkbox" checked data-layer="{lid}"> {escape(label)}</label>'
+        for lid, label in _LAYERS)
+    speeds = "".join(f'<option value="{v}"{" selected" if v == DEFAULT_PLAY_SPEED else ""}>'
+                     f"{v}&#215;</option>" for v in PLAY_SPEEDS)
+    altitudes = "".join(
+        f'<option value="{h}"{" selected" if h == DEFAULT_COVERAGE_ALTITUDE_M else ""}>'
+        f"{escape(ALTITUDE_LABELS.get(h, f'{h:,} m'))}</option>" for h in COVERAGE_ALTITUDES_M)
+    stages = []
+    for view, prefix, label in (("theatre", "", "Theatre"),
+                                ("defended", "defended-", "Defended area")):
+        base, overlay = replay_map_svgs(run, MAP_WIDTH_PX, MAP_HEIGHT_PX, view=view,
+                                        id_prefix=prefix, frame=views[view][0])
+        hidden = " hidden" if view != "theatre" else ""
+        stages.append(f'<div class="stage" id="stage-{view}" data-view="{view}"{hidden} '
+                      f'aria-label="{label} map">{_strip_titles(base)}'
+                      '<canvas class="replay" aria-hidden="true"></canvas>'
+                      f"{_strip_titles(overlay)}</div>")
+    html = (
+        '<section id="map-panel">'
+        '<div class="toolbar">'
+        '<button type="button" id="play" aria-pressed="false">&#9654; Play</button>'
+        f'<label>speed <select id="play-speed">{speeds}</select></label>'
+        f'<input type="range" id="time-slider" min="0" max="{duration:g}" step="0.1" '
+        f'value="{duration:g}" aria-label="simulation time in seconds">'
+        f'<output id="clock">t = {duration:.1f} s</output></div>'
+        '<div class="toolbar">'
+        '<span class="views">view <label><input type="radio" name="map-view" value="theatre" '
+        'checked> theatre</label> <label><input type="radio" name="map-view" '
+        'value="defended"> defended area</label></span>'
+        f'<label>radar coverage against a target at <select id="coverage-altitude">{altitudes}'
+        "</select></label>"
+        '<label><input type="checkbox" id="show-finished" checked> finished tracks</label>'
+        '<span id="live-counts" class="note"></span></div>'
+        f'<div class="layers" id="layer-toggles">{layer_boxes}</div>'
+        + "".join(stages)
+        + '<div id="hover-info" role="status" hidden></div>'
+        '<p class="note">Azimuthal-equidistant projection about the scenario origin, north up. '
+        "Trails are coloured by the threat's fate; a hollow dot is a threat no track has "
+        "confirmed yet. Hover for details, click a threat to keep it highlighted.</p>"
+        "</section>")
+    return html, payload
+
+
+def _charts(run: RunData, items: list[Engagement],
+            intervals: ThreatIntervals) -> tuple[str, dict[str, Any]]:
+    figures = {"gantt": gantt_figure(run, items), "inventory": inventory_figure(run),
+               "inflight": inflight_figure(run, intervals)}
+    def chart(chart_id: str) -> str:
+        return (f'<div class="chart-box"><div id="{chart_id}" class="chart"></div>'
+                '<div class="time-cursor" hidden></div></div>')
+
+    html = (chart("chart-gantt") + '<div class="grid2 charts">' + chart("chart-inventory")
+            + chart("chart-inflight") + "</div>"
+            + '<p class="note">The red line is the replay time; click a bar or a point to '
+            "replay that moment.</p>")
+    return html, figures
 
 
 def render_report(run: RunData) -> str:
     """The whole HTML document of a loaded run (see ``write_report``)."""
     s = run.summary
     name = str(s.get("scenario", run.scenario.get("name", "scenario")))
-    layer_boxes = "".join(
-        f'<label><input type="checkbox" checked data-layer="{lid}"> {escape(label)}</label>'
-        for lid, label in _LAYERS)
+    items = engagements(run)
+    intervals = threat_intervals(run)
+    map_html, payload = _map_panel(run, items, intervals)
+    charts_html, figures = _charts(run, items, intervals)
     body = [
         "<main>", _header(s),
         "<h2>Summary</h2>", _cards(s),
-        "<h2>Map</h2>",
-        f'<div class="layers" id="layer-toggles">{layer_boxes}</div>',
-        '<h3>Theatre</h3><div class="mapbox">'
-        f'{map_svg(run, 1100, 760, standalone=False, view="theatre")}</div>',
-        '<h3>Defended area</h3><div class="mapbox">'
-        f'{map_svg(run, 1100, 760, standalone=False, view="defended", id_prefix="defended-")}'
-        "</div>",
-        '<p class="note">Azimuthal-equidistant projection about the scenario origin, north up; '
-        "hover an element for details. The layer switches act on both maps.</p>",
+        "<h2>Map and replay</h2>", map_html,
+        "<h2>Timeline</h2>", charts_html,
+        "<h2>Radar coverage against the chosen target altitude</h2>", _coverage_table(run),
         "<h2>Threats by class and fate</h2>",
         _fate_table("table-fates-by-class", "class", s.get("fates_by_class") or {},
                     CLASS_ORDER, s.get("fates") or {}, s.get("threats")),
@@ -391,8 +537,11 @@ def render_report(run: RunData) -> str:
             '<html lang="en"><head><meta charset="utf-8">'
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
             f"<title>{escape(name)} \u2014 shieldwall report</title>"
-            f"<style>{_CSS}</style></head><body>{''.join(body)}"
-            f"<script>{_JS}</script></body></html>\n")
+            f"<style>{BASE_CSS}{_asset('report.css')}</style></head><body>{''.join(body)}"
+            f"{json_script_tag('replay-data', payload)}"
+            f"{json_script_tag('chart-data', figures)}"
+            f"{plotly_script_tag()}"
+            f"<script>{_asset('report.js')}</script></body></html>\n")
 
 
 def write_text_atomic(path: Path, text: str) -> Path:

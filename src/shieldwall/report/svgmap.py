@@ -7,6 +7,12 @@ and a legend. Every element is in one ``<g class="layer-...">`` group so the HTM
 toggle layers; hover text is SVG ``<title>``. Polylines are decimated (``simplify``) to a
 fraction of a pixel, so a 1000-threat raid stays a few hundred kilobytes. No external resource
 is referenced.
+
+``map_svg`` draws everything (the standalone picture); ``replay_map_svgs`` draws the static
+layers of the HTML report's replay map as two SVGs, a base under the page's canvas (grid,
+instrumented and horizon-limited radar coverage) and an overlay above it (sites, legend),
+while the canvas draws threats, flyouts and markers at the replay time. ``map_frame`` is the
+pixel frame both use.
 """
 
 from __future__ import annotations
@@ -21,7 +27,13 @@ from typing import Any
 import numpy as np
 
 from shieldwall.core.types import FloatArray
-from shieldwall.report.data import Polylines, RunData, load_run
+from shieldwall.report.coverage import (
+    DEFAULT_COVERAGE_ALTITUDE_M,
+    CoverageSite,
+    coverage_range_m,
+    coverage_sites,
+)
+from shieldwall.report.data import EventTable, Polylines, RunData, load_run
 from shieldwall.report.projection import LocalProjection, MapFrame
 from shieldwall.report.simplify import simplify_polylines, thin_polylines
 
@@ -44,6 +56,8 @@ DECIMATION_TOLERANCE_PX = 0.35
 MIN_WIDTH_PX = 400
 MIN_HEIGHT_PX = 480
 VIEWS = ("theatre", "defended")
+MARK_KINDS = ("intercept_kill", "intercept_miss", "leak", "crash")
+EXTENT_SAMPLE_POINTS = 200_000
 
 _STYLE = """
 text{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;fill:#222}
@@ -55,6 +69,10 @@ text{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;fill
 .ecov{fill:none;stroke:#0b4f8a;stroke-width:.9;stroke-dasharray:5 3;stroke-opacity:.8}
 .ewcov{fill:#7b3f9e;fill-opacity:.03;stroke:#7b3f9e;stroke-opacity:.45;stroke-width:.7;
 stroke-dasharray:2 3}
+.rcov-i{fill:none;stroke:#4a90d9;stroke-opacity:.6;stroke-width:.8;stroke-dasharray:1.5 3}
+.ewcov-i{fill:none;stroke:#7b3f9e;stroke-opacity:.5;stroke-width:.8;stroke-dasharray:1.5 3}
+.hcov{fill:#4a90d9;fill-opacity:.045;stroke:#2a6fb8;stroke-opacity:.8;stroke-width:1}
+.hcov-ew{fill:#7b3f9e;fill-opacity:.035;stroke:#7b3f9e;stroke-opacity:.7;stroke-width:1}
 .afoot{fill:#f4b400;fill-opacity:.12;stroke:#b08000;stroke-width:.7}
 .asym{stroke:#fff;stroke-width:.8}
 .lbl{font-size:10px}
@@ -207,6 +225,65 @@ class _Svg:
         return "".join(self.parts)
 
 
+def _marks(run: RunData) -> EventTable:
+    """The events drawn as map markers: intercepts (kill, miss), leaker impacts, crashes."""
+    ev = run.events
+    has_pos = np.isfinite(ev.lat_deg) & np.isfinite(ev.lon_deg)
+    return ev.select(has_pos & np.isin(ev.kind, list(MARK_KINDS)))
+
+
+def _project_sample(projection: LocalProjection, lines: Polylines,
+                    max_points: int = EXTENT_SAMPLE_POINTS) -> FloatArray:
+    """Projected points of polylines for the map extent: all of them up to ``max_points``,
+    else every k-th point plus each polyline's ends (a million-point raid frames the same)."""
+    n = lines.lat_deg.size
+    if n <= max_points:
+        return projection.project(lines.lat_deg, lines.lon_deg)
+    ends = np.concatenate([lines.offsets[:-1], lines.offsets[1:] - 1])
+    rows = np.unique(np.concatenate([np.arange(0, n, -(-n // max_points)), ends]))
+    return projection.project(lines.lat_deg[rows], lines.lon_deg[rows])
+
+
+def map_frame(run: RunData, width_px: int = 900, height_px: int = 700,
+              view: str = "theatre") -> MapFrame:
+    """The pixel frame of the map (``map_svg``'s picture of the same size and view).
+
+    ``"theatre"`` frames everything drawn (threat tracks from their launch points, assets,
+    engagement ranges, sensors, interceptor flyouts, markers); ``"defended"`` frames the
+    batteries and the defended assets only.
+    """
+    if view not in VIEWS:
+        raise ValueError(f"view must be one of {VIEWS}, not {view!r}")
+    width_px = max(int(width_px), MIN_WIDTH_PX)
+    height_px = max(int(height_px), MIN_HEIGHT_PX)
+    projection = LocalProjection(*_origin(run))
+    sc = run.scenario
+    assets = _sites(projection, sc.get("assets", []))
+    batteries = _sites(projection, sc.get("batteries", []))
+    sensors = _sites(projection, sc.get("sensors", []))
+    # Extent: everything drawn except the (possibly huge) radar coverage, or the defended area.
+    padded: tuple[tuple[_Sites, str], ...]
+    if view == "theatre":
+        marks = _marks(run)
+        extent = [_project_sample(projection, run.threats),
+                  _project_sample(projection, run.interceptors),
+                  projection.project(marks.lat_deg, marks.lon_deg), sensors.east_north_m]
+        padded = ((assets, "radius_m"), (batteries, "engagement_range_m"))
+        pad = 0.05
+    else:
+        extent = [batteries.east_north_m]
+        padded = ((assets, "radius_m"),)
+        pad = 0.12
+    for sites, key in padded:
+        if sites.records:
+            r = np.array([float(s.get(key) or 0.0) for s in sites.records])[:, None]
+            extent += [sites.east_north_m - r, sites.east_north_m + r]
+    map_w = width_px - LEGEND_WIDTH_PX - 2 * MARGIN_PX
+    map_h = height_px - 2 * MARGIN_PX
+    return MapFrame.fit(projection, np.concatenate(extent, axis=0), MARGIN_PX, MARGIN_PX,
+                        map_w, map_h, pad_fraction=pad)
+
+
 def map_svg(run: RunData, width_px: int = 900, height_px: int = 700,
             standalone: bool = True, view: str = "theatre", id_prefix: str = "") -> str:
     """The map of a loaded run as an SVG string.
@@ -224,47 +301,54 @@ def map_svg(run: RunData, width_px: int = 900, height_px: int = 700,
     id_prefix : prefix of the element ids (two maps in one HTML page need distinct ids); each
         layer group also carries its unprefixed id as a class, e.g. ``class="layer-tracks"``.
     """
+    return _map_documents(run, width_px, height_px, standalone, view, id_prefix)[0]
+
+
+def replay_map_svgs(run: RunData, width_px: int = 1100, height_px: int = 760,
+                    view: str = "theatre", id_prefix: str = "",
+                    coverage_altitude_m: float = DEFAULT_COVERAGE_ALTITUDE_M,
+                    frame: MapFrame | None = None) -> tuple[str, str]:
+    """The two inline SVG layers of the HTML report's replay map, around its canvas.
+
+    The base (``id="{id_prefix}map"``): background, km grid, instrumented radar and engagement
+    ranges and a ``layer-horizon`` group of horizon-limited coverage at ``coverage_altitude_m``
+    (``shieldwall.report.coverage``) whose elements carry, as ``data-*`` attributes, what the
+    page needs to redraw them for another altitude. The overlay (``id="{id_prefix}map-overlay"``,
+    drawn above the canvas that replays threats, flyouts and markers): assets, batteries,
+    sensors, scale bar, north arrow and legend. Same frame as ``map_svg`` of that size and view
+    (``frame``, when given, must be ``map_frame(run, width_px, height_px, view)``).
+    """
+    base, overlay = _map_documents(run, width_px, height_px, False, view, id_prefix,
+                                   interactive=True, coverage_altitude_m=coverage_altitude_m,
+                                   frame=frame)
+    return base, overlay
+
+
+def _map_documents(run: RunData, width_px: int, height_px: int, standalone: bool, view: str,
+                   id_prefix: str, interactive: bool = False,
+                   coverage_altitude_m: float = DEFAULT_COVERAGE_ALTITUDE_M,
+                   frame: MapFrame | None = None) -> list[str]:
+    """``map_svg``'s document, or the replay map's base and overlay (``interactive``)."""
     if view not in VIEWS:
         raise ValueError(f"view must be one of {VIEWS}, not {view!r}")
     width_px = max(int(width_px), MIN_WIDTH_PX)
     height_px = max(int(height_px), MIN_HEIGHT_PX)
-    projection = LocalProjection(*_origin(run))
+    frame = frame or map_frame(run, width_px, height_px, view)
+    projection = frame.projection
     sc = run.scenario
     assets = _sites(projection, sc.get("assets", []))
     batteries = _sites(projection, sc.get("batteries", []))
     sensors = _sites(projection, sc.get("sensors", []))
-    threat_en = projection.project(run.threats.lat_deg, run.threats.lon_deg)
-    flyout_en = projection.project(run.interceptors.lat_deg, run.interceptors.lon_deg)
-    ev = run.events
-    has_pos = np.isfinite(ev.lat_deg) & np.isfinite(ev.lon_deg)
-    marked = has_pos & np.isin(ev.kind, ["intercept_kill", "intercept_miss", "leak", "crash"])
-    marks = ev.select(marked)
+    marks = _marks(run)
     marks_en = projection.project(marks.lat_deg, marks.lon_deg)
-
-    # Extent: everything drawn except the (possibly huge) radar coverage, or the defended area.
-    padded: tuple[tuple[_Sites, str], ...]
-    if view == "theatre":
-        extent = [threat_en, flyout_en, marks_en, sensors.east_north_m]
-        padded = ((assets, "radius_m"), (batteries, "engagement_range_m"))
-        pad = 0.05
-    else:
-        extent = [batteries.east_north_m]
-        padded = ((assets, "radius_m"),)
-        pad = 0.12
-    for sites, key in padded:
-        if sites.records:
-            r = np.array([float(s.get(key) or 0.0) for s in sites.records])[:, None]
-            extent += [sites.east_north_m - r, sites.east_north_m + r]
-    map_w = width_px - LEGEND_WIDTH_PX - 2 * MARGIN_PX
-    map_h = height_px - 2 * MARGIN_PX
-    frame = MapFrame.fit(projection, np.concatenate(extent, axis=0), MARGIN_PX, MARGIN_PX,
-                         map_w, map_h, pad_fraction=pad)
+    map_w, map_h = frame.width_px, frame.height_px
     s = frame.scale_px_per_m
 
     svg = _Svg()
     ns = ' xmlns="http://www.w3.org/2000/svg"' if standalone else ""
     name = str(sc.get("name") or run.summary.get("scenario") or "scenario")
-    svg.add(f'<svg{ns} id="{id_prefix}map" class="map map-{view}" '
+    mode = " map-interactive" if interactive else ""
+    svg.add(f'<svg{ns} id="{id_prefix}map" class="map map-{view}{mode}" '
             f'viewBox="0 0 {width_px} {height_px}" width="{width_px}" height="{height_px}" '
             'role="img" '
             f'aria-label="{escape("Map of the run " + name)}">',
@@ -279,9 +363,11 @@ def map_svg(run: RunData, width_px: int = 900, height_px: int = 700,
 
     # Early-warning coverage, then battery radar and engagement coverage.
     svg.add(_layer(id_prefix, "layer-ew"))
-    _coverage(svg, frame, sensors, "range_m", "ewcov", "early-warning coverage")
+    _coverage(svg, frame, sensors, "range_m", "ewcov-i" if interactive else "ewcov",
+              "early-warning coverage (instrumented range)")
     svg.add("</g>", _layer(id_prefix, "layer-coverage"))
-    _coverage(svg, frame, batteries, "radar_range_m", "rcov", "radar coverage")
+    _coverage(svg, frame, batteries, "radar_range_m", "rcov-i" if interactive else "rcov",
+              "radar coverage (instrumented range)")
     for rec, (x, y) in zip(batteries.records, frame.to_pixels(batteries.east_north_m),
                            strict=True):
         reach = float(rec.get("engagement_range_m") or 0.0)
@@ -290,6 +376,23 @@ def map_svg(run: RunData, width_px: int = 900, height_px: int = 700,
             svg.add(f'<circle class="ecov" cx="{_f(x)}" cy="{_f(y)}" r="{_f(reach * s)}">'
                     f"{tip}</circle>")
     svg.add("</g>")
+    documents: list[str] = []
+    if interactive:
+        svg.add(_layer(id_prefix, "layer-horizon"))
+        _horizon(svg, frame, coverage_sites(sc), coverage_altitude_m)
+        svg.add("</g></g></svg>")
+        documents.append(svg.text())
+        svg = _Svg()
+        clip = f"{id_prefix}map-overlay-clip"
+        svg.add(f'<svg id="{id_prefix}map-overlay" class="map-overlay" '
+                f'viewBox="0 0 {width_px} {height_px}" width="{width_px}" height="{height_px}" '
+                'aria-hidden="true">',
+                f'<defs><clipPath id="{clip}"><rect x="{_f(frame.left_px)}" '
+                f'y="{_f(frame.top_px)}" width="{_f(map_w)}" height="{_f(map_h)}"/></clipPath>'
+                "</defs>",
+                f'<rect x="{_f(frame.left_px)}" y="{_f(frame.top_px)}" width="{_f(map_w)}" '
+                f'height="{_f(map_h)}" fill="none" stroke="#c9d1d9"/>',
+                f'<g clip-path="url(#{clip})">')
 
     # Defended assets.
     damage = run.summary.get("asset_damage") or {}
@@ -312,7 +415,43 @@ def map_svg(run: RunData, width_px: int = 900, height_px: int = 700,
                 f'<text class="lbl" x="{_f(x + 8)}" y="{_f(y - 6)}">{escape(aid)}</text></g>')
     svg.add("</g>")
 
-    # Threat ground tracks, coloured by fate.
+    if not interactive:
+        _tracks(svg, run, frame, batteries, id_prefix)
+
+    # Batteries and early-warning sensors.
+    svg.add(_layer(id_prefix, "layer-batteries"))
+    for rec, (x, y) in zip(batteries.records, frame.to_pixels(batteries.east_north_m),
+                           strict=True):
+        loads = ", ".join(f"{k} x{v}" for k, v in (rec.get("interceptors") or {}).items())
+        tip = f"{rec.get('id')} ({rec.get('system')}): {loads}"
+        svg.add(f'<g class="battery" data-battery-id="{escape(str(rec.get("id")))}">'
+                f'{_title(tip)}<circle class="bat" cx="{_f(x)}" cy="{_f(y)}" r="4.5"/>'
+                f'<text class="lbl" x="{_f(x + 7)}" y="{_f(y + 12)}" fill="{BATTERY_COLOUR}">'
+                f'{escape(str(rec.get("id")))}</text></g>')
+    for rec, (x, y) in zip(sensors.records, frame.to_pixels(sensors.east_north_m), strict=True):
+        tip = _title(f"{rec.get('id')}: early warning ({rec.get('radar')})")
+        svg.add(f'<g class="sensor" data-sensor-id="{escape(str(rec.get("id")))}">{tip}'
+                f'<path class="ews" d="M{_f(x)} {_f(y - 6)}L{_f(x + 5.5)} {_f(y + 4)}'
+                f'L{_f(x - 5.5)} {_f(y + 4)}Z"/>'
+                f'<text class="lbl" x="{_f(x + 7)}" y="{_f(y + 4)}" fill="{SENSOR_COLOUR}">'
+                f'{escape(str(rec.get("id")))}</text></g>')
+    svg.add("</g>")
+
+    if not interactive:
+        _markers(svg, frame, marks, marks_en, id_prefix)
+    svg.add("</g>")  # end of the clipped map
+
+    _scale_bar(svg, frame)
+    _north_arrow(svg, frame)
+    _legend(svg, run, frame, width_px, height_px, grid_km, projection, interactive)
+    svg.add("</svg>")
+    documents.append(svg.text())
+    return documents
+
+
+def _tracks(svg: _Svg, run: RunData, frame: MapFrame, batteries: _Sites,
+            id_prefix: str) -> None:
+    """Threat ground tracks coloured by fate, then interceptor flyouts (static map only)."""
     svg.add(_layer(id_prefix, "layer-tracks"))
     xy, offsets = _decimated(frame, run.threats)
     types = run.threats.labels.get("threat_type", [])
@@ -342,26 +481,10 @@ def map_svg(run: RunData, width_px: int = 900, height_px: int = 700,
                 f'{_title(f"interceptor {iid}: {kinds[i]} from {bats[i]}")}</polyline>')
     svg.add("</g>")
 
-    # Batteries and early-warning sensors.
-    svg.add(_layer(id_prefix, "layer-batteries"))
-    for rec, (x, y) in zip(batteries.records, frame.to_pixels(batteries.east_north_m),
-                           strict=True):
-        loads = ", ".join(f"{k} x{v}" for k, v in (rec.get("interceptors") or {}).items())
-        tip = f"{rec.get('id')} ({rec.get('system')}): {loads}"
-        svg.add(f'<g class="battery" data-battery-id="{escape(str(rec.get("id")))}">'
-                f'{_title(tip)}<circle class="bat" cx="{_f(x)}" cy="{_f(y)}" r="4.5"/>'
-                f'<text class="lbl" x="{_f(x + 7)}" y="{_f(y + 12)}" fill="{BATTERY_COLOUR}">'
-                f'{escape(str(rec.get("id")))}</text></g>')
-    for rec, (x, y) in zip(sensors.records, frame.to_pixels(sensors.east_north_m), strict=True):
-        tip = _title(f"{rec.get('id')}: early warning ({rec.get('radar')})")
-        svg.add(f'<g class="sensor" data-sensor-id="{escape(str(rec.get("id")))}">{tip}'
-                f'<path class="ews" d="M{_f(x)} {_f(y - 6)}L{_f(x + 5.5)} {_f(y + 4)}'
-                f'L{_f(x - 5.5)} {_f(y + 4)}Z"/>'
-                f'<text class="lbl" x="{_f(x + 7)}" y="{_f(y + 4)}" fill="{SENSOR_COLOUR}">'
-                f'{escape(str(rec.get("id")))}</text></g>')
-    svg.add("</g>")
 
-    # Event markers.
+def _markers(svg: _Svg, frame: MapFrame, marks: EventTable, marks_en: FloatArray,
+             id_prefix: str) -> None:
+    """Intercept (kill, miss), leaker impact and crash markers (static map only)."""
     px = frame.to_pixels(marks_en)
     layers: dict[str, list[str]] = {"intercept_miss": [], "intercept_kill": [], "crash": [],
                                     "leak": []}
@@ -391,13 +514,6 @@ def map_svg(run: RunData, width_px: int = 900, height_px: int = 700,
         svg.add(_layer(id_prefix, layer_id))
         svg.extend(layers[kind])
         svg.add("</g>")
-    svg.add("</g>")  # end of the clipped map
-
-    _scale_bar(svg, frame)
-    _north_arrow(svg, frame)
-    _legend(svg, run, frame, width_px, height_px, grid_km, projection)
-    svg.add("</svg>")
-    return svg.text()
 
 
 def _coverage(svg: _Svg, frame: MapFrame, sites: _Sites, range_key: str, css_class: str,
@@ -423,6 +539,41 @@ def _coverage(svg: _Svg, frame: MapFrame, sites: _Sites, range_key: str, css_cla
                                  None if half is None else math.radians(float(half)))
         tip = _title(f"{rec.get('id')}: {label} {rng / 1e3:.0f} km")
         svg.add(f'<{tag} class="{css_class}" {attrs}>{tip}</{tag}>')
+
+
+def _horizon(svg: _Svg, frame: MapFrame, sites: Sequence[CoverageSite],
+             altitude_m: float) -> None:
+    """Horizon-limited coverage of every radar for a target at ``altitude_m``.
+
+    One wedge (or circle) per site of radius ``coverage.coverage_range_m``. Each element
+    carries its centre (px), map azimuth and half width (rad), instrumented range and antenna
+    height (m) and the frame scale (px/m) as ``data-*`` attributes, so the page's script
+    redraws it for another altitude with the same formula.
+    """
+    if not sites:
+        return
+    lat = np.array([c.lat_deg for c in sites])
+    lon = np.array([c.lon_deg for c in sites])
+    pixels = frame.geodetic_to_pixels(lat, lon)
+    north = frame.projection.north_azimuth_rad(lat, lon)
+    scale = frame.scale_px_per_m
+    for k, (site, (x, y), n_az) in enumerate(zip(sites, pixels, north, strict=True)):
+        if site.range_m <= 0:
+            continue
+        reach = coverage_range_m(site, altitude_m)
+        heading = math.radians(site.heading_deg) + float(n_az)
+        half = (None if site.sector_half_width_deg is None
+                else math.radians(site.sector_half_width_deg))
+        tag, attrs = sector_path(x, y, reach * scale, heading, half)
+        cls = "hcov" if site.kind == "battery" else "hcov-ew"
+        tip = (f"{site.site_id}: sees a target at {altitude_m:g} m out to {reach / 1e3:.0f} km "
+               f"(antenna {site.antenna_alt_m:g} m; instrumented {site.range_m / 1e3:.0f} km)")
+        svg.add(f'<{tag} class="{cls}" {attrs} data-site="{k}" data-site-id="'
+                f'{escape(site.site_id)}" data-cx="{x:.2f}" data-cy="{y:.2f}" '
+                f'data-heading-rad="{heading:.6f}" data-half-rad="'
+                f'{"" if half is None else f"{half:.6f}"}" data-range-m="{site.range_m:g}" '
+                f'data-antenna-alt-m="{site.antenna_alt_m:g}" data-scale="{scale:.9g}">'
+                f"{_title(tip)}</{tag}>")
 
 
 def _grid(svg: _Svg, frame: MapFrame, id_prefix: str) -> float:
@@ -472,7 +623,7 @@ def _north_arrow(svg: _Svg, frame: MapFrame) -> None:
 
 
 def _legend(svg: _Svg, run: RunData, frame: MapFrame, width_px: int, height_px: int,
-            grid_km: float, projection: LocalProjection) -> None:
+            grid_km: float, projection: LocalProjection, interactive: bool = False) -> None:
     x0 = width_px - LEGEND_WIDTH_PX + 4.0
     y = MARGIN_PX + 14.0
     line = 15.0
@@ -489,6 +640,10 @@ def _legend(svg: _Svg, run: RunData, frame: MapFrame, width_px: int, height_px: 
     for fate in FATE_ORDER:
         row(f'<line x1="{{x}}" y1="{{y}}" x2="{{xe}}" y2="{{y}}" stroke="{FATE_COLOURS[fate]}" '
             'stroke-width="2"/>', f"threat track: {fate}")
+    if interactive:
+        row('<circle cx="{xm}" cy="{y}" r="3.2" fill="#444"/>', "threat now (tracked)")
+        row('<circle cx="{xm}" cy="{y}" r="3" fill="#fff" stroke="#444" stroke-width="1.4"/>',
+            "threat now (not yet tracked)")
     row('<g class="kill" transform="translate({xm} {y})"><path d="M-4 -4L4 4M-4 4L4 -4"/></g>',
         "intercept (kill)")
     row('<g class="miss" transform="translate({xm} {y})"><path d="M-3 -3L3 3M-3 3L3 -3"/></g>',
@@ -498,8 +653,14 @@ def _legend(svg: _Svg, run: RunData, frame: MapFrame, width_px: int, height_px: 
     row('<line x1="{x}" y1="{y}" x2="{xe}" y2="{y}" class="fly" stroke-width="1.2"/>',
         "interceptor flyout")
     row('<circle class="bat" cx="{xm}" cy="{y}" r="4.5"/>', "battery")
-    row('<path class="rcov" d="M{xm} {y}m-9 0a9 6 0 1 0 18 0a9 6 0 1 0 -18 0Z"/>',
-        "battery radar coverage")
+    if interactive:
+        row('<path class="hcov" d="M{xm} {y}m-9 0a9 6 0 1 0 18 0a9 6 0 1 0 -18 0Z"/>',
+            "radar sees target altitude")
+        row('<line x1="{x}" y1="{y}" x2="{xe}" y2="{y}" class="rcov-i"/>',
+            "radar instrumented range")
+    else:
+        row('<path class="rcov" d="M{xm} {y}m-9 0a9 6 0 1 0 18 0a9 6 0 1 0 -18 0Z"/>',
+            "battery radar coverage")
     row('<line x1="{x}" y1="{y}" x2="{xe}" y2="{y}" class="ecov"/>', "engagement range")
     row('<path class="ews" d="M{xm} {y}m0 -6l5.5 10h-11Z"/>', "early-warning sensor")
     y += 4
