@@ -588,7 +588,7 @@ def test_sector_wedge_geometry() -> None:
 
 
 def test_thousand_threat_report_stays_small(tmp_path: Path) -> None:
-    """The size bar of issue 6: a 1000-threat raid's page under 20 MB (plotly.js is ~4.7 MB)."""
+    """The size bar of issue 6: a 1000-threat raid's page under 20 MB (plotly.js is ~1.4 MB)."""
     outdir = tmp_path / "big"
     info = make_results_dir(outdir, n_threats=1000, points_per_threat=300)
     path = write_report(outdir)

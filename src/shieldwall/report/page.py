@@ -1,8 +1,9 @@
 """Pieces shared by every HTML page of ``shieldwall.report`` (the run report, the Monte Carlo and
 sweep reports): the inlined plotly.js bundle and the JSON embedding of page data.
 
-Every page is one self-contained file: plotly.js (from the installed ``plotly`` package, never
-a CDN) and the page data are inlined, so the page works with the network disabled.
+Every page is one self-contained file: plotly.js (the official "cartesian" partial bundle,
+shipped in ``report/assets``, see PLOTLY_LICENSE.md; never a CDN) and the page data are
+inlined, so the page works with the network disabled.
 """
 
 from __future__ import annotations
@@ -10,19 +11,21 @@ from __future__ import annotations
 import functools
 import json
 import math
+from importlib import resources
 from typing import Any
 
 import numpy as np
 
 from shieldwall.core.jsonutil import json_default
 
+PLOTLY_ASSET = "plotly-cartesian.min.js"
+
 
 @functools.cache
 def plotly_js() -> str:
-    """The minified plotly.js bundle shipped with the ``plotly`` Python package (~4.7 MB)."""
-    from plotly.offline import get_plotlyjs
-
-    return str(get_plotlyjs())
+    """plotly.js 3.7 (cartesian partial bundle: scatter, bar, box, histogram...; 1.4 MB)."""
+    return (resources.files("shieldwall.report") / "assets" / PLOTLY_ASSET).read_text(
+        encoding="utf-8")
 
 
 def plotly_script_tag() -> str:
