@@ -21,18 +21,17 @@ by the test modules before pytest registers it as their plugin).
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
-import struct
-import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numba
 import numpy as np
 import pytest
+from PIL import Image
 
 REQUIRE_ENV = "SHIELDWALL_REQUIRE_BROWSER"
 CHROMIUM_ENV = "SHIELDWALL_CHROMIUM"
@@ -197,83 +196,8 @@ def open_page(browser: Any) -> Iterator[Callable[..., Loaded]]:
 
 
 # ----------------------------------------------------------------------------- pixels
-@numba.njit(cache=True)
-def _unfilter(rows: np.ndarray, bpp: int) -> np.ndarray:  # pragma: no cover -- compiled
-    """Undo the PNG row filters: ``rows`` is H x (1 + W * bpp), the filter byte first."""
-    height, stride = rows.shape[0], rows.shape[1] - 1
-    out = np.zeros((height, stride), np.uint8)
-    for y in range(height):
-        kind = rows[y, 0]
-        for x in range(stride):
-            f = np.int64(rows[y, x + 1])
-            a = np.int64(out[y, x - bpp]) if x >= bpp else np.int64(0)
-            b = np.int64(out[y - 1, x]) if y > 0 else np.int64(0)
-            c = np.int64(out[y - 1, x - bpp]) if (x >= bpp and y > 0) else np.int64(0)
-            if kind == 0:
-                v = f
-            elif kind == 1:
-                v = f + a
-            elif kind == 2:
-                v = f + b
-            elif kind == 3:
-                v = f + (a + b) // 2
-            elif kind == 4:
-                p = a + b - c
-                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
-                if pa <= pb and pa <= pc:
-                    v = f + a
-                elif pb <= pc:
-                    v = f + b
-                else:
-                    v = f + c
-            else:
-                raise ValueError("bad PNG filter type")
-            out[y, x] = v & 0xFF
-    return out
-
-
-def decode_png_zlib(data: bytes) -> np.ndarray:
-    """Decode an 8-bit, non-interlaced grey/RGB/RGBA PNG (as Chromium writes) to uint8 HxWxC.
-
-    zlib inflates the image data and a compiled loop undoes the five PNG row filters (None,
-    Sub, Up, Average, Paeth; PNG specification section 9); enough for screenshots, not a
-    general decoder.
-    """
-    if data[:8] != b"\x89PNG\r\n\x1a\n":
-        raise ValueError("not a PNG file")
-    pos, idat = 8, bytearray()
-    width = height = channels = 0
-    while pos < len(data):
-        (length,) = struct.unpack(">I", data[pos:pos + 4])
-        kind = data[pos + 4:pos + 8]
-        chunk = data[pos + 8:pos + 8 + length]
-        if kind == b"IHDR":
-            width, height, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", chunk)
-            if depth != 8 or interlace != 0 or colour not in (0, 2, 4, 6):
-                raise ValueError(f"unsupported PNG: depth {depth}, colour type {colour}, "
-                                 f"interlace {interlace}")
-            channels = {0: 1, 2: 3, 4: 2, 6: 4}[colour]
-        elif kind == b"IDAT":
-            idat += chunk
-        elif kind == b"IEND":
-            break
-        pos += 12 + length
-    raw = np.frombuffer(zlib.decompress(bytes(idat)), np.uint8)
-    rows = raw.reshape(height, width * channels + 1)
-    return _unfilter(rows, channels).reshape(height, width, channels)
-
-
 def decode_png(data: bytes) -> np.ndarray:
-    """PNG bytes -> uint8 array H x W x 3 (RGB), with Pillow when available."""
-    try:
-        from PIL import Image
-    except ImportError:
-        img = decode_png_zlib(data)
-        if img.shape[2] in (1, 2):
-            img = np.repeat(img[:, :, :1], 3, axis=2)
-        return img[:, :, :3]
-    import io
-
+    """PNG bytes -> uint8 array H x W x 3 (RGB), decoded by Pillow."""
     return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
 
 

@@ -24,7 +24,6 @@ from browser import (
     Loaded,
     assert_not_blank,
     changed_fraction,
-    decode_png_zlib,
     load,
     plotly_points,
     screenshot,
@@ -323,16 +322,3 @@ def test_hover_shows_the_threat_and_its_class(
     next_frames(page)
     assert not hover.is_visible()
     loaded.assert_clean()
-
-
-# ----------------------------------------------------------------------------- decoder check
-def test_png_fallback_decoder_matches_pillow(report: Loaded) -> None:
-    """The zlib decoder used where Pillow is absent agrees with Pillow on a real screenshot."""
-    pil = pytest.importorskip("PIL.Image")
-    import io
-
-    png = report.page.locator("#chart-inflight").screenshot()
-    ours = decode_png_zlib(png)
-    reference = np.asarray(pil.open(io.BytesIO(png)).convert(
-        {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}[ours.shape[2]]))
-    np.testing.assert_array_equal(ours.reshape(reference.shape), reference)

@@ -149,6 +149,16 @@ def test_dump_load_round_trip_is_exact(s: Scenario) -> None:
     assert load_scenario_text(dump_scenario(s)) == s
 
 
+@pytest.mark.parametrize("name", ["\x85", "a\u2028b", "c\u2029", "x\x85y\nz"])
+def test_unicode_line_breaks_survive_the_round_trip(example_path: Path, name: str) -> None:
+    # hypothesis found NEL (U+0085): PyYAML writes it raw in a single-quoted scalar and
+    # reads it back as a space; the dumper double-quotes such text, where YAML escapes it.
+    s = load_scenario(example_path)
+    asset = s.assets[0].model_copy(update={"name": name})
+    s = s.model_copy(update={"assets": [asset, *s.assets[1:]]})
+    assert load_scenario_text(dump_scenario(s)).assets[0].name == name
+
+
 def test_line_of_maps_paths_to_yaml_lines() -> None:
     node = yaml.compose(MINIMAL)
     assert line_of(node, ("raid", "waves", 0, "count")) == _line_containing(MINIMAL, "count: 3")

@@ -213,10 +213,25 @@ def load_scenario(path: str | FilePath, catalog: Catalog | None = None) -> Scena
     return load_scenario_text(text, name=str(path), catalog=catalog)
 
 
+class _ScenarioDumper(yaml.SafeDumper):
+    """Safe YAML with one fix: text holding a Unicode line break (NEL U+0085, LS U+2028, PS
+    U+2029) is double-quoted, where YAML escapes it. PyYAML with ``allow_unicode`` otherwise
+    writes it raw in a single-quoted scalar, and reading folds it into a space."""
+
+
+def _represent_str(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
+    style = '"' if any(c in text for c in "\x85\u2028\u2029") else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", text, style=style)
+
+
+_ScenarioDumper.add_representer(str, _represent_str)
+
+
 def dump_scenario(scenario: Scenario) -> str:
     """YAML text of ``scenario``; ``load_scenario_text(dump_scenario(s)) == s`` when resolved."""
     data = scenario.model_dump(mode="json", exclude_none=True)
-    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+    return yaml.dump(data, Dumper=_ScenarioDumper, sort_keys=False, allow_unicode=True,
+                     width=100)
 
 
 def scenario_json_schema(catalog: Catalog | None = None) -> dict[str, Any]:
