@@ -2,7 +2,7 @@
 
 Usage: ``.venv/bin/python docs/make_screenshots.py [RUNDIR] [STUDYDIR] [--make]``, by default
 ``out/capital_region`` (``shieldwall run examples/capital_region.yaml -o out/capital_region``)
-and ``out/capital_region_mc`` (``shieldwall mc examples/capital_region.yaml -n 4 -o
+and ``out/capital_region_mc`` (``shieldwall mc examples/capital_region.yaml -n 12 -o
 out/capital_region_mc``); ``--make`` runs whichever is missing first. Writes
 
 - ``docs/report_map.png``: the replay map of the run report mid-raid (the median time of the
@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 SCENARIO = ROOT / "examples" / "capital_region.yaml"
 VIEWPORT = {"width": 1280, "height": 900}
-MC_REPLICATIONS = 4
+MC_REPLICATIONS = 12
 
 
 def mid_raid_time(rundir: Path) -> float:
