@@ -11,7 +11,6 @@ The sweep curves are checked against a group-by of ``sweep.parquet``.
 
 from __future__ import annotations
 
-import copy
 import json
 import math
 import re
@@ -35,6 +34,7 @@ from scipy import stats
 from shieldwall.core.errors import InputError
 from shieldwall.report import write_mc_report, write_sweep_report
 from shieldwall.report.page import plotly_js
+from tiny_scenario import tiny_document
 
 ROOT = Path(__file__).resolve().parent.parent
 CLASSES = ("ballistic", "aeroballistic", "cruise", "drone", "decoy")
@@ -519,25 +519,12 @@ def test_hostile_names_are_escaped(tmp_path: Path) -> None:
 
 
 # ------------------------------------------------------------------- real studies/sweeps
-def tiny_document() -> dict[str, Any]:
-    """The bundled laydown cut down to one Patriot battery against a few Iskander-class."""
-    d = yaml.safe_load((ROOT / "examples" / "capital_region.yaml").read_text())
-    d["name"] = "tiny (report test)"
-    d["duration_s"] = 150.0
-    d["dt_s"] = 2.5
-    d["sensors"] = []
-    d["batteries"] = [b for b in d["batteries"] if b["id"] == "patriot-1"]
-    wave = copy.deepcopy(next(w for w in d["raid"]["waves"] if w["threat"] == "iskander-m"))
-    wave["count"] = 3
-    wave["launch_window_s"] = [-200.0, -120.0]
-    d["raid"]["waves"] = [wave]
-    return d
 
 
 @pytest.fixture(scope="module")
 def tiny_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("tiny") / "tiny.yaml"
-    path.write_text(yaml.safe_dump(tiny_document(), sort_keys=False))
+    path.write_text(yaml.safe_dump(tiny_document("tiny (report test)"), sort_keys=False))
     return path
 
 

@@ -10,7 +10,6 @@ The scenario is a tiny fixture (three ballistic missiles against one Patriot bat
 
 from __future__ import annotations
 
-import copy
 import functools
 import json
 import os
@@ -40,32 +39,17 @@ from shieldwall.analysis.montecarlo import (
 from shieldwall.cli import app
 from shieldwall.engine import simulate
 from shieldwall.scenario import Scenario, load_scenario
+from tiny_scenario import tiny_document
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = 7
 N_REF = 12
 
 
-def tiny_document() -> dict[str, Any]:
-    """The bundled laydown cut down to one Patriot battery against three Iskander-class."""
-    d = yaml.safe_load((ROOT / "examples" / "capital_region.yaml").read_text())
-    d["name"] = "tiny (test)"
-    d["duration_s"] = 150.0
-    d["dt_s"] = 2.5
-    d["seed"] = 3
-    d["sensors"] = []
-    d["batteries"] = [b for b in d["batteries"] if b["id"] == "patriot-1"]
-    wave = copy.deepcopy(next(w for w in d["raid"]["waves"] if w["threat"] == "iskander-m"))
-    wave["count"] = 3
-    wave["launch_window_s"] = [-200.0, -120.0]  # already in flight: they land inside 150 s
-    d["raid"]["waves"] = [wave]
-    return d
-
-
 @pytest.fixture(scope="module")
 def tiny_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("mc") / "tiny.yaml"
-    path.write_text(yaml.safe_dump(tiny_document(), sort_keys=False))
+    path.write_text(yaml.safe_dump(tiny_document(seed=3), sort_keys=False))
     return path
 
 
@@ -273,7 +257,7 @@ def test_resume_refuses_other_seed_or_scenario(tiny: Scenario, tiny_file: Path,
     assert "seed" in other_seed.output and f"--seed {SEED}" in other_seed.output
     assert "Traceback" not in other_seed.output
 
-    changed = tiny_document()
+    changed = tiny_document(seed=3)
     changed["raid"]["waves"][0]["count"] = 4
     other_file = tmp_path / "other.yaml"
     other_file.write_text(yaml.safe_dump(changed))

@@ -7,7 +7,6 @@ give exit 2 with the path in the message.
 
 from __future__ import annotations
 
-import copy
 import json
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -24,29 +23,15 @@ from shieldwall.analysis.sweep import parse_path, parse_set, run_sweep, set_path
 from shieldwall.cli import app
 from shieldwall.core.errors import InputError
 from shieldwall.scenario import load_scenario_text
+from tiny_scenario import tiny_document
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def tiny_document() -> dict[str, Any]:
-    """One Patriot battery against three Iskander-class already in flight, 150 s."""
-    d = yaml.safe_load((ROOT / "examples" / "capital_region.yaml").read_text())
-    d["name"] = "tiny sweep (test)"
-    d["duration_s"] = 150.0
-    d["dt_s"] = 2.5
-    d["sensors"] = []
-    d["batteries"] = [b for b in d["batteries"] if b["id"] == "patriot-1"]
-    wave = copy.deepcopy(next(w for w in d["raid"]["waves"] if w["threat"] == "iskander-m"))
-    wave["count"] = 3
-    wave["launch_window_s"] = [-200.0, -120.0]
-    d["raid"]["waves"] = [wave]
-    return d
 
 
 @pytest.fixture()
 def tiny_file(tmp_path: Path) -> Path:
     path = tmp_path / "tiny.yaml"
-    path.write_text(yaml.safe_dump(tiny_document(), sort_keys=False))
+    path.write_text(yaml.safe_dump(tiny_document("tiny sweep (test)"), sort_keys=False))
     return path
 
 
@@ -115,7 +100,7 @@ def test_sweep_table_matches_hand_edited_studies(tiny_file: Path, tmp_path: Path
             {"raid.waves.0.count": c, "doctrine.salvo.ballistic": s}
             for c in (2, 4) for s in (1, 2)]
         # Independent reference: the same point edited by hand and run as its own study.
-        doc = tiny_document()
+        doc = tiny_document("tiny sweep (test)")
         doc["raid"]["waves"][0]["count"] = 4
         doc["doctrine"]["salvo"]["ballistic"] = 1
         ref = monte_carlo(load_scenario_text(yaml.safe_dump(doc)), n, seed=5, executor=pool,
