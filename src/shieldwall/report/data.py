@@ -39,6 +39,7 @@ class Polylines:
     time_s: FloatArray
     lat_deg: FloatArray
     lon_deg: FloatArray
+    alt_m: FloatArray         # metres above the ellipsoid; NaN where the table lacks it
     labels: dict[str, list[str]]
 
     @property
@@ -59,6 +60,7 @@ class EventTable:
     interceptor_type: np.ndarray
     lat_deg: FloatArray
     lon_deg: FloatArray
+    alt_m: FloatArray
     value: FloatArray
     detail: np.ndarray        # (m,) object array of str (JSON text or "")
 
@@ -97,12 +99,16 @@ def _read_json(path: Path) -> dict[str, Any]:
 
 
 def _read_table(path: Path, columns: list[str]) -> pa.Table | None:
-    """The wanted columns of a parquet file, or None if the file is absent or lacks them."""
+    """The wanted columns that a parquet file has, or None if the file is absent; a corrupt
+    file raises ``InputError`` naming it."""
     if not path.is_file():
         return None
-    schema = pq.read_schema(path)
-    present = [c for c in columns if c in schema.names]
-    return pq.read_table(path, columns=present)
+    try:
+        schema = pq.read_schema(path)
+        present = [c for c in columns if c in schema.names]
+        return pq.read_table(path, columns=present)
+    except (pa.ArrowException, OSError) as exc:
+        raise InputError(str(path), f"not a readable parquet table ({exc})") from exc
 
 
 def _floats(table: pa.Table, name: str, default: float = np.nan) -> FloatArray:
@@ -128,7 +134,7 @@ def _strings(table: pa.Table, name: str) -> np.ndarray:
 def _polylines(table: pa.Table | None, id_column: str, label_columns: list[str]) -> Polylines:
     """Group rows by id, sort by time, drop rows without a finite position."""
     empty = Polylines(np.zeros(0, np.int64), np.zeros(1, np.int64), np.zeros(0), np.zeros(0),
-                      np.zeros(0), {c: [] for c in label_columns})
+                      np.zeros(0), np.zeros(0), {c: [] for c in label_columns})
     if table is None or table.num_rows == 0 or id_column not in table.column_names:
         return empty
     ids = _ints(table, id_column)
@@ -152,7 +158,7 @@ def _polylines(table: pa.Table | None, id_column: str, label_columns: list[str])
         else:
             labels[c] = [""] * unique_ids.size
     return Polylines(unique_ids.astype(np.int64), offsets, time_s[order], lat[order],
-                     lon[order], labels)
+                     lon[order], _floats(table, "alt_m")[order], labels)
 
 
 def _events(table: pa.Table | None) -> EventTable:
@@ -163,7 +169,8 @@ def _events(table: pa.Table | None) -> EventTable:
         threat_id=_ints(table, "threat_id"), track_id=_ints(table, "track_id"),
         battery_id=_strings(table, "battery_id"), interceptor_id=_ints(table, "interceptor_id"),
         interceptor_type=_strings(table, "interceptor_type"), lat_deg=_floats(table, "lat_deg"),
-        lon_deg=_floats(table, "lon_deg"), value=_floats(table, "value"),
+        lon_deg=_floats(table, "lon_deg"), alt_m=_floats(table, "alt_m"),
+        value=_floats(table, "value"),
         detail=_strings(table, "detail"))
 
 
@@ -187,14 +194,14 @@ def load_run(outdir: Path) -> RunData:
     scenario = _read_json(outdir / "scenario.json")
     truth = _read_table(outdir / "truth.parquet",
                         ["time_s", "threat_id", "threat_type", "threat_class", "lat_deg",
-                         "lon_deg"])
+                         "lon_deg", "alt_m"])
     flyouts = _read_table(outdir / "interceptors.parquet",
                           ["time_s", "interceptor_id", "battery_id", "interceptor_type",
-                           "lat_deg", "lon_deg"])
+                           "lat_deg", "lon_deg", "alt_m"])
     events = _events(_read_table(outdir / "events.parquet",
                                  ["time_s", "kind", "threat_id", "track_id", "battery_id",
                                   "interceptor_id", "interceptor_type", "lat_deg", "lon_deg",
-                                  "value", "detail"]))
+                                  "alt_m", "value", "detail"]))
     fate, end = threat_fates(events)
     return RunData(outdir=outdir, summary=summary, scenario=scenario,
                    threats=_polylines(truth, "threat_id", ["threat_type", "threat_class"]),
@@ -212,43 +219,3 @@ def parse_detail(text: str) -> dict[str, Any]:
     except json.JSONDecodeError:
         return {"text": text}
     return doc if isinstance(doc, dict) else {"text": str(doc)}
-
-
-def read_table_checked(path: Path, columns: list[str]) -> pa.Table | None:
-    """Like the tables ``load_run`` reads, but a corrupt file raises ``InputError`` naming it.
-
-    Returns the wanted columns that the file has, or None when the file is absent.
-    """
-    if not path.is_file():
-        return None
-    try:
-        return _read_table(path, columns)
-    except (pa.ArrowException, OSError) as exc:
-        raise InputError(str(path), f"not a readable parquet table ({exc})") from exc
-
-
-def polyline_column(path: Path, id_column: str, column: str) -> FloatArray:
-    """One more per-point column (e.g. ``alt_m``) of the polylines ``load_run`` builds from the
-    table at ``path``, in exactly their point order.
-
-    Same row selection and order as ``Polylines`` (finite position, id >= 0, sorted by id then
-    time). NaN where the file lacks the column; empty when the file is absent. A corrupt file
-    raises ``InputError`` naming it.
-    """
-    table = read_table_checked(path, [id_column, "time_s", "lat_deg", "lon_deg", column])
-    if table is None or table.num_rows == 0 or id_column not in table.column_names:
-        return np.zeros(0)
-    ids = _ints(table, id_column)
-    time_s = _floats(table, "time_s", 0.0)
-    ok = np.isfinite(_floats(table, "lat_deg")) & np.isfinite(_floats(table, "lon_deg"))
-    rows = np.flatnonzero(ok & (ids >= 0))
-    order = rows[np.lexsort((time_s[rows], ids[rows]))]
-    return _floats(table, column)[order]
-
-
-def event_column(path: Path, column: str) -> FloatArray:
-    """One more float column (e.g. ``alt_m``) of ``events.parquet``, in the row order of
-    ``EventTable``; NaN where absent, empty when the file is absent (``InputError`` if corrupt).
-    """
-    table = read_table_checked(path, ["time_s", column])
-    return np.zeros(0) if table is None else _floats(table, column)

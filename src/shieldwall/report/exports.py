@@ -53,7 +53,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
 from pymap3d.vincenty import vreckon
 
 from shieldwall import geo
@@ -62,11 +61,8 @@ from shieldwall.core.types import FloatArray, IntArray
 from shieldwall.report.data import (
     Polylines,
     RunData,
-    event_column,
     load_run,
     parse_detail,
-    polyline_column,
-    read_table_checked,
 )
 from shieldwall.report.document import NOTIONAL_BANNER, write_text_atomic
 from shieldwall.report.simplify import simplify_polylines
@@ -347,23 +343,12 @@ def _origin(run: RunData, sites: Sequence[Mapping[str, Any]]) -> tuple[float, fl
     return 0.0, 0.0
 
 
-def _altitudes(path: Path, id_column: str, lines: Polylines) -> FloatArray:
-    alt = polyline_column(path, id_column, "alt_m")
-    if alt.size != lines.time_s.size:
-        if lines.time_s.size and alt.size:
-            raise InputError(str(path), "the table changed while it was being read")
-        return np.zeros(lines.time_s.size)
-    return alt
-
-
-def _events(run: RunData, event_alt: FloatArray, t_alt: FloatArray) -> list[EventPoint]:
-    """Point events, positions completed from the threat's truth where the log lacks them.
-
-    ``t_alt`` is the altitude of every point of ``run.threats`` (same order).
-    """
+def _events(run: RunData) -> list[EventPoint]:
+    """Point events, positions completed from the threat's truth where the log lacks them."""
     ev = run.events
-    alt_all = event_alt if event_alt.size == len(ev) else np.full(len(ev), np.nan)
+    alt_all = ev.alt_m
     threats = run.threats
+    t_alt = threats.alt_m
     where = {int(t): i for i, t in enumerate(threats.ids)}
     out: list[EventPoint] = []
     for k in np.flatnonzero(np.isin(ev.kind, EVENT_KINDS)):
@@ -420,13 +405,9 @@ def prepare_export(run: RunData, tolerance_m: float | None = DEFAULT_TOLERANCE_M
     batteries = _sites(run.scenario, "batteries", scen_file)
     sensors = _sites(run.scenario, "sensors", scen_file)
     origin = _origin(run, [*assets, *batteries, *sensors])
-    threat_alt = _altitudes(run.outdir / "truth.parquet", "threat_id", run.threats)
-    threats = _decimate(run.threats, threat_alt, origin, tolerance_m)
-    interceptors = _decimate(
-        run.interceptors,
-        _altitudes(run.outdir / "interceptors.parquet", "interceptor_id", run.interceptors),
-        origin, tolerance_m)
-    events = _events(run, event_column(run.outdir / "events.parquet", "alt_m"), threat_alt)
+    threats = _decimate(run.threats, run.threats.alt_m, origin, tolerance_m)
+    interceptors = _decimate(run.interceptors, run.interceptors.alt_m, origin, tolerance_m)
+    events = _events(run)
     outcome: dict[int, str] = {}
     target: dict[int, int] = {}
     for e in events:
@@ -898,18 +879,7 @@ def czml_document(run: RunData | ExportRun,
 def load_export_run(outdir: Path,
                     tolerance_m: float | None = DEFAULT_TOLERANCE_M) -> ExportRun:
     """Read a results directory and prepare the exports (``InputError`` names a bad file)."""
-    outdir = Path(outdir)
-    # Read the optional tables once through the checked reader first: a corrupt one raises
-    # InputError naming it (load_run itself would raise pyarrow's error).
-    for name, columns in (("truth.parquet", ["time_s", "threat_id"]),
-                          ("interceptors.parquet", ["time_s", "interceptor_id"]),
-                          ("events.parquet", ["time_s", "kind"])):
-        read_table_checked(outdir / name, columns)
-    try:
-        run = load_run(outdir)
-    except (pa.ArrowException, OSError) as exc:
-        raise InputError(str(outdir), f"a results table is not readable ({exc})") from exc
-    return prepare_export(run, tolerance_m)
+    return prepare_export(load_run(Path(outdir)), tolerance_m)
 
 
 def write_exports(outdir: Path, formats: Sequence[str] = EXPORT_FORMATS,
