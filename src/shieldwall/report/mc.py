@@ -177,6 +177,19 @@ def _ring(east_m: float, north_m: float, radius_m: float, heading_rad: float = 0
     return {"x": np.round(e / 1e3, 3).tolist(), "y": np.round(n / 1e3, 3).tolist()}
 
 
+
+def _radar_ring(item: dict[str, Any], rec: dict[str, Any], east_m: float, north_m: float,
+                north_rad: float, range_key: str, ring_key: str) -> None:
+    """Add a radar's instrumented range (``<range_key minus _m>_km``) and its sector or circle
+    (``item[ring_key]``) to a map item, when the record gives a range."""
+    rng = _num(rec.get(range_key))
+    if not rng:
+        return
+    half = _num(rec.get("sector_half_width_deg"))
+    item[range_key[:-2] + "_km"] = rng / 1e3
+    item[ring_key] = _ring(east_m, north_m, rng, math.radians(rec["heading_deg"]) + north_rad,
+                           None if half is None else math.radians(half))
+
 def _map_data(data: StudyData, sites: Mapping[str, Any]) -> dict[str, Any] | None:
     """Projected assets, batteries, sensors and coverage (km east/north of the origin)."""
     assets, batteries, sensors = sites["assets"], sites["batteries"], sites["sensors"]
@@ -220,25 +233,13 @@ def _map_data(data: StudyData, sites: Mapping[str, Any]) -> dict[str, Any] | Non
         if reach:
             item["engagement_range_km"] = reach / 1e3
             item["engagement"] = _ring(float(e), float(n), reach)
-        rng = _num(rec.get("radar_range_m"))
-        if rng:
-            half = _num(rec.get("sector_half_width_deg"))
-            item["radar_range_km"] = rng / 1e3
-            item["radar"] = _ring(float(e), float(n), rng,
-                                  math.radians(rec["heading_deg"]) + float(north),
-                                  None if half is None else math.radians(half))
+        _radar_ring(item, rec, float(e), float(n), float(north), "radar_range_m", "radar")
         out_batteries.append(item)
     out_sensors = []
     for rec, (e, n), north in zip(sensors, s_en, s_north, strict=True):
         item = {"id": rec["id"], "radar": rec["radar"], "east_km": round(float(e) / 1e3, 4),
                 "north_km": round(float(n) / 1e3, 4)}
-        rng = _num(rec.get("range_m"))
-        if rng:
-            half = _num(rec.get("sector_half_width_deg"))
-            item["range_km"] = rng / 1e3
-            item["coverage"] = _ring(float(e), float(n), rng,
-                                     math.radians(rec["heading_deg"]) + float(north),
-                                     None if half is None else math.radians(half))
+        _radar_ring(item, rec, float(e), float(n), float(north), "range_m", "coverage")
         out_sensors.append(item)
     box = np.concatenate([x.reshape(-1, 2) for x in extent], axis=0)
     lo, hi = box.min(axis=0), box.max(axis=0)
