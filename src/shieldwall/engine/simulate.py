@@ -13,6 +13,7 @@ threat ends in exactly one fate. Randomness: one stream per component from the r
 from __future__ import annotations
 
 import time as _time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from dataclasses import fields as dataclass_fields
 from dataclasses import replace as dataclass_replace
@@ -48,6 +49,8 @@ from shieldwall.weapons import (
 
 #: Battle-management cycle (s): how often threats are evaluated and weapons assigned.
 BM_PERIOD_S = 1.0
+#: ``simulate(progress=...)`` is called every this many steps.
+PROGRESS_EVERY_STEPS = 20
 #: A track assessed killed is left alone this long before it may be engaged again (s).
 ASSESSED_DEAD_HOLD_S = 20.0
 #: Fire control hands an interceptor over to the track nearest its commanded point (m).
@@ -88,7 +91,8 @@ class RunResult:
 
 def simulate(scenario: Scenario, seed: int | None = None, replication: int = 0,
              catalog: Catalog | None = None, perfect_information: bool | None = None,
-             record: bool = True) -> RunResult:
+             record: bool = True,
+             progress: Callable[[float, float], None] | None = None) -> RunResult:
     """Run one raid and return its results.
 
     Parameters
@@ -100,6 +104,8 @@ def simulate(scenario: Scenario, seed: int | None = None, replication: int = 0,
     perfect_information : override the scenario's study switch (battle manager on truth)
     record : keep the per-step tables (truth, tracks, detections, interceptors); False for
         Monte Carlo replications that need only the summary
+    progress : optional ``progress(t_s, duration_s)``, called from the step loop every
+        ``PROGRESS_EVERY_STEPS`` steps and once at the end (display only; no cost when None)
     """
     wall0 = _time.perf_counter()
     world = build_world(scenario, catalog)
@@ -107,7 +113,7 @@ def simulate(scenario: Scenario, seed: int | None = None, replication: int = 0,
     perfect = bool(scenario.perfect_information if perfect_information is None
                    else perfect_information)
     runner = _Run(world, seed, replication, perfect, record)
-    runner.run()
+    runner.run(progress)
     return runner.result(_time.perf_counter() - wall0)
 
 
@@ -251,11 +257,13 @@ class _Run:
         self.next_bm = 0.0
 
     # ------------------------------------------------------------------ the loop
-    def run(self) -> None:
+    def run(self, progress: Callable[[float, float], None] | None = None) -> None:
         w = self.world
         dt = w.dt_s
         for k, t in enumerate(w.time_s):
             t = float(t)
+            if progress is not None and k % PROGRESS_EVERY_STEPS == 0:
+                progress(t, float(w.time_s[-1]))
             pos = self.truth.pos_ecef[k]
             vel = self.truth.vel_ecef[k]
             alive = self.truth.in_flight[k] & ~self.killed
@@ -268,6 +276,8 @@ class _Run:
             self._launch_due(t, dt)
             self._fly_interceptors(t, dt, k, pos, vel)
             self._kill_assessments(t)
+        if progress is not None:
+            progress(float(w.time_s[-1]), float(w.time_s[-1]))
         self._finish()
 
     def _threat_milestones(self, t: float, dt: float, k: int) -> None:
