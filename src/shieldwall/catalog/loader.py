@@ -46,12 +46,88 @@ class CatalogError(ShieldwallError):
     """The catalog file is malformed (a packaging bug, or a user catalog with a mistake)."""
 
 
+#: Input limits of every YAML file shieldwall reads from users (scenarios, catalogs, sensor
+#: configurations, ``--set`` values). A real scenario is a few kB with a nesting depth below 10
+#: and a few thousand nodes; the limits stop an alias bomb ("billion laughs": 10 lines that
+#: expand to 10^9 nodes) or a ``[[[[...]]]]`` nesting bomb within milliseconds instead of
+#: minutes or a RecursionError. Pure-Python PyYAML reads ~100 kB/s, so the size limit also
+#: bounds the parse time (~10 s).
+MAX_YAML_BYTES = 1_048_576
+#: Deepest nesting of mappings and sequences.
+MAX_YAML_DEPTH = 64
+#: Nodes of the document *with every alias expanded* (an alias counts as the size of its anchor).
+MAX_YAML_NODES = 1_000_000
+
+
+class YamlLimitError(yaml.MarkedYAMLError):
+    """A YAML document exceeds ``MAX_YAML_BYTES``, ``MAX_YAML_DEPTH`` or ``MAX_YAML_NODES``.
+
+    ``problem`` says which limit; ``problem_mark`` is where it was crossed (None for the size).
+    """
+
+
+def check_yaml_size(text: str) -> None:
+    """Raise ``YamlLimitError`` when ``text`` is longer than ``MAX_YAML_BYTES`` (UTF-8)."""
+    if len(text) > MAX_YAML_BYTES or len(text.encode("utf-8")) > MAX_YAML_BYTES:
+        size = len(text.encode("utf-8"))
+        raise YamlLimitError(problem=f"the file is {size:,} bytes, more than the limit of "
+                                     f"{MAX_YAML_BYTES:,} bytes for a YAML input")
+
+
 class YamlLoader(yaml.SafeLoader):
-    """``yaml.SafeLoader`` that also reads ``1e5`` and ``1.0e5`` as floats.
+    """``yaml.SafeLoader`` that also reads ``1e5`` and ``1.0e5`` as floats, within input limits.
 
     PyYAML follows YAML 1.1, whose float pattern needs a dot and a signed exponent, so ``3e6``
     would otherwise load as a string. This adds the YAML 1.2 form.
+
+    Composing a node past ``MAX_YAML_DEPTH`` levels, or past ``MAX_YAML_NODES`` nodes counting
+    every alias as the expanded size of its anchor, raises ``YamlLimitError`` at once (the
+    count is kept while composing, so a bomb is stopped after reading a few lines). Check
+    the text with ``check_yaml_size`` first (``yaml.load`` with this loader does it).
     """
+
+    def __init__(self, stream: Any) -> None:
+        if isinstance(stream, str):
+            check_yaml_size(stream)
+        super().__init__(stream)
+        self._depth = 0
+        self._nodes = 0
+        self._anchor_sizes: dict[str, int] = {}
+
+    def _count(self, k: int, mark: yaml.Mark | None) -> None:
+        self._nodes += k
+        if self._nodes > MAX_YAML_NODES:
+            raise YamlLimitError(problem=f"the document expands to more than {MAX_YAML_NODES:,}"
+                                         " nodes (aliases counted as the nodes they repeat);"
+                                         " is this an alias bomb?", problem_mark=mark)
+
+    def fetch_flow_collection_start(self, TokenClass: Any) -> None:  # noqa: N803 (PyYAML's)
+        # The scanner looks up to 1024 characters ahead for a possible simple key in flow
+        # context; stopping '[[[[...' here keeps that lookahead short (ms, not 0.5 s).
+        if self.flow_level >= MAX_YAML_DEPTH:
+            raise YamlLimitError(problem=f"nesting deeper than {MAX_YAML_DEPTH} levels",
+                                 problem_mark=self.get_mark())
+        super().fetch_flow_collection_start(TokenClass)
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent):
+            node = super().compose_node(parent, index)
+            self._count(self._anchor_sizes.get(str(event.anchor), 1), event.start_mark)
+            return node
+        if self._depth >= MAX_YAML_DEPTH:
+            raise YamlLimitError(problem=f"nesting deeper than {MAX_YAML_DEPTH} levels",
+                                 problem_mark=event.start_mark)
+        self._count(1, event.start_mark)
+        before = self._nodes - 1
+        self._depth += 1
+        try:
+            node = super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+        if event.anchor is not None:
+            self._anchor_sizes[str(event.anchor)] = self._nodes - before
+        return node
 
 
 YamlLoader.add_implicit_resolver(
@@ -149,7 +225,10 @@ def parse_catalog(data: Mapping[str, Any]) -> Catalog:
 
 def parse_catalog_text(text: str) -> Catalog:
     """Parse catalog YAML text (same format as the packaged file)."""
-    data = yaml.load(text, Loader=YamlLoader)  # a SafeLoader subclass
+    try:
+        data = yaml.load(text, Loader=YamlLoader)  # a SafeLoader subclass
+    except yaml.YAMLError as err:
+        raise CatalogError(f"catalog: cannot read the YAML ({err})") from None
     if not isinstance(data, Mapping):
         raise CatalogError("catalog: the top level must be a mapping")
     return parse_catalog(data)

@@ -14,7 +14,8 @@ from shieldwall.core.types import ThreatClass
 
 
 class _Record(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # Finite floats only: a catalog given by a user cannot carry nan or inf into the models.
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 class Envelope(_Record):

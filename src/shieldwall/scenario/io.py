@@ -18,7 +18,13 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from shieldwall.catalog.loader import YamlLoader, load_catalog
+from shieldwall.catalog.loader import (
+    MAX_YAML_BYTES,
+    YamlLimitError,
+    YamlLoader,
+    check_yaml_size,
+    load_catalog,
+)
 from shieldwall.catalog.types import Catalog
 from shieldwall.core.errors import InputError
 from shieldwall.scenario.checks import (
@@ -36,13 +42,25 @@ JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 # ---------------------------------------------------------------------------- YAML and lines
 def _parse_yaml(text: str, file: str) -> tuple[Any, yaml.Node | None]:
     """(data, root node); malformed YAML and duplicate keys raise ``InputError``."""
+    try:
+        check_yaml_size(text)
+    except YamlLimitError as err:
+        raise InputError(file, f"{err.problem} (input limit)") from None
     loader = YamlLoader(text)
     try:
         node = loader.get_single_node()
         if node is None:
             return None, None
-        _reject_duplicate_keys(node, (), file)
+        _reject_duplicate_keys(node, (), file, set())
         data = loader.construct_document(node)
+    except YamlLimitError as err:
+        mark = err.problem_mark
+        raise InputError(file, f"{err.problem} (input limit)",
+                         line=None if mark is None else mark.line + 1) from None
+    except ValueError as err:
+        # PyYAML builds ints and dates with int() and datetime(): "2024-02-30" or a
+        # 5000-digit number raise ValueError. The node marks are gone here; say what it was.
+        raise InputError(file, f"a value cannot be read: {err}") from None
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         problem = " ".join(str(p) for p in (err.context, err.problem) if p)
@@ -55,7 +73,13 @@ def _parse_yaml(text: str, file: str) -> tuple[Any, yaml.Node | None]:
     return data, node
 
 
-def _reject_duplicate_keys(node: yaml.Node, path: Path, file: str) -> None:
+def _reject_duplicate_keys(node: yaml.Node, path: Path, file: str, done: set[int]) -> None:
+    # ``done``: ids of the collection nodes already checked. An alias is the same node object
+    # as its anchor, so each is walked once (not once per alias: exponential for a bomb).
+    if id(node) in done:
+        return
+    if isinstance(node, yaml.MappingNode | yaml.SequenceNode):
+        done.add(id(node))
     if isinstance(node, yaml.MappingNode):
         seen: set[str] = set()
         for key, value in node.value:
@@ -65,10 +89,10 @@ def _reject_duplicate_keys(node: yaml.Node, path: Path, file: str) -> None:
                                        "replace the first)", field=format_path((*path, name)),
                                  line=key.start_mark.line + 1)
             seen.add(name)
-            _reject_duplicate_keys(value, (*path, name), file)
+            _reject_duplicate_keys(value, (*path, name), file, done)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
-            _reject_duplicate_keys(item, (*path, i), file)
+            _reject_duplicate_keys(item, (*path, i), file, done)
 
 
 def line_of(root: yaml.Node | None, path: Sequence[str | int]) -> int | None:
@@ -201,6 +225,10 @@ def load_scenario(path: str | FilePath, catalog: Catalog | None = None) -> Scena
     """Load a scenario file (YAML). Raises ``InputError`` naming the file, field and line."""
     file = FilePath(path)
     try:
+        if file.is_file() and file.stat().st_size > MAX_YAML_BYTES:
+            raise InputError(str(path), f"the file is {file.stat().st_size:,} bytes, more than "
+                                        f"the limit of {MAX_YAML_BYTES:,} bytes for a "
+                                        "scenario (input limit)")
         text = file.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise InputError(str(path), "file not found") from None

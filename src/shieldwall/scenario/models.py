@@ -7,9 +7,12 @@ references to catalog names and asset ids are resolved by ``shieldwall.scenario.
 
 from __future__ import annotations
 
+import difflib
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from shieldwall.core.vocabulary import ASSIGNERS
 
 AssetKind = Literal["city", "power_plant", "substation", "military", "industrial", "other"]
 EngagementPolicy = Literal["shoot_look_shoot", "shoot_shoot"]
@@ -22,10 +25,28 @@ Altitude = Annotated[float, Field(ge=-500.0, le=10_000.0,
                                   description="Height above the WGS84 ellipsoid, metres.")]
 Heading = Annotated[float, Field(ge=-360.0, le=360.0,
                                  description="Degrees clockwise from north.")]
+LaunchTime = Annotated[float, Field(ge=-7 * 86_400.0, le=7 * 86_400.0,
+                                    description="Seconds from scenario start (within a week).")]
+
+
+def _registry_name(role: str, name: str, names: tuple[str, ...]) -> str:
+    """``name`` if registered for ``role``, else a did-you-mean error."""
+    if name in names:
+        return name
+    close = difflib.get_close_matches(name, names, n=1)
+    hint = f" (did you mean '{close[0]}'?)" if close else ""
+    raise ValueError(f"unknown {role} {name!r}{hint}; valid: {', '.join(names)}")
+
+
+#: Largest seed: seeds are stored as int64 in every table (replications, summaries).
+MAX_SEED = 2**63 - 1
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    # allow_inf_nan=False: every float field of every model (tuples and dict values included)
+    # rejects nan, inf and -inf with "Input should be a finite number" at its field path.
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True,
+                              allow_inf_nan=False)
 
 
 class LatLon(_Model):
@@ -44,7 +65,8 @@ class Asset(_Model):
     lat_deg: Latitude
     lon_deg: Longitude
     alt_m: Altitude = 0.0
-    value: float = Field(ge=0.0, description="Value in the objective (arbitrary units).")
+    value: float = Field(ge=0.0, le=1e15,
+                         description="Value in the objective (arbitrary units).")
     radius_m: float = Field(gt=0.0, le=100_000.0,
                             description="Radius of the asset's footprint, metres.")
 
@@ -108,7 +130,7 @@ class Doctrine(_Model):
     cost_aware: bool = Field(default=True,
                              description="Prefer cheaper interceptors when Pk allows.")
     cost_per_value_usd: float = Field(
-        default=1.0e5, gt=0.0,
+        default=1.0e5, gt=0.0, le=1e15,
         description="Exchange rate between interceptor cost (USD) and asset value.")
     reserve_fraction: dict[str, Annotated[float, Field(ge=0.0, lt=1.0)]] = Field(
         default_factory=dict,
@@ -120,6 +142,17 @@ class Doctrine(_Model):
         description="integrated: one network-wide track picture from every sensor and one "
                     "assignment over all fire units (IBCS-like); autonomous: each battery "
                     "tracks with its own radar only and decides alone.")
+    assigner: str = Field(
+        default="greedy",
+        description="Weapon assigner of each battle-management cycle (one of "
+                    + ", ".join(ASSIGNERS) + "): greedy maximum marginal return under this "
+                    "doctrine, or the static WTA solver 'heuristic' / 'exact' on the cycle's "
+                    "feasible engagements.")
+
+    @field_validator("assigner")
+    @classmethod
+    def _known_assigner(cls, name: str) -> str:
+        return _registry_name("assigner", name, ASSIGNERS)
 
 
 class TrackerSettings(_Model):
@@ -148,7 +181,7 @@ class Wave(_Model):
     threat: str = Field(description="Catalog threat name, e.g. 'iskander-m'.")
     count: int = Field(ge=1, le=100_000)
     launch: LaunchArea
-    launch_window_s: tuple[float, float] = Field(
+    launch_window_s: tuple[LaunchTime, LaunchTime] = Field(
         description="[start, end] seconds from scenario start; negative: already in flight.")
     targets: list[Identifier] | None = Field(
         default=None, min_length=1, description="Asset ids aimed at (spread over the wave).")
@@ -190,7 +223,8 @@ class Scenario(_Model):
     origin: LatLon = Field(description="Centre of the area; everything lies within 3000 km.")
     duration_s: float = Field(gt=0.0, le=7 * 86_400.0, description="Simulated time, seconds.")
     dt_s: float = Field(default=0.5, gt=0.0, le=10.0, description="Engine time step, seconds.")
-    seed: int = Field(default=0, ge=0, description="Seed of the study's random streams.")
+    seed: int = Field(default=0, ge=0, le=MAX_SEED,
+                      description="Seed of the study's random streams.")
     perfect_information: bool = Field(
         default=False,
         description="Study switch: the battle manager uses truth instead of tracks.")
