@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
@@ -49,6 +49,21 @@ def input_errors() -> Iterator[None]:
         raise typer.Exit(code=EXIT_BAD_INPUT) from None
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"shieldwall {package_version()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[bool, typer.Option(
+        "--version", "-V", help="Print the version and exit.", callback=_print_version,
+        is_eager=True)] = False,
+) -> None:
+    pass
+
+
 @app.command()
 def validate(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
@@ -63,7 +78,9 @@ def validate(
 @app.command()
 def schema(
     output: Annotated[Path | None, typer.Option("--output", "-o",
-                                                help="Write to this file instead of stdout.")]
+                                                help="Write to this file instead of stdout "
+                                                "(an existing file is replaced; never a "
+                                                "directory or a device).")]
     = None,
 ) -> None:
     """Print the JSON Schema of the scenario file (for editors' autocompletion)."""
@@ -71,9 +88,12 @@ def schema(
     if output is None:
         typer.echo(text, nl=False)
         return
+    from shieldwall.core.outputs import atomic_output_file
+
     with input_errors():
         try:
-            output.write_text(text, encoding="utf-8")
+            with atomic_output_file(output) as handle:
+                handle.write(text)
         except OSError as err:
             raise InputError(str(output), f"cannot write the file ({err.strerror})") from None
     typer.echo(f"wrote {output}", err=True)
@@ -102,29 +122,39 @@ def catalog(
 @app.command()
 def run(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
-    out: Annotated[Path, typer.Option("-o", "--out", help="Results directory to write.")],
+    out: Annotated[Path, typer.Option("-o", "--out", help="Results directory to write: a "
+                                      "new path or an empty directory (never a file or a "
+                                      "directory of other files).")],
     seed: Annotated[int | None, typer.Option("--seed", help="Seed (default: the scenario's).")]
     = None,
     perfect_information: Annotated[bool, typer.Option(
         "--perfect-information", help="Study mode: the battle manager sees truth, not tracks "
         "(labelled in every output).")] = False,
+    overwrite: Annotated[bool, typer.Option(
+        "--overwrite", help="Replace OUT if it holds the results of an earlier run (replaced "
+        "only once the new one is complete).")] = False,
 ) -> None:
     """Run one raid: write summary.json, the parquet tables and report.html into OUT."""
     from shieldwall.analysis.results import write_run_directory
+    from shieldwall.core.outputs import check_output_dir
     from shieldwall.engine import simulate
 
     with input_errors():
         loaded = load_scenario(scenario)
-    console = Console(stderr=True)
-    with console.status(f"simulating {loaded.name} ({loaded.n_threats} threats, "
-                        f"{loaded.duration_s:.0f} s)"):
+        check_output_dir(out, "run", overwrite=overwrite)  # before the simulation, not after
+    with input_errors():
+        interval_s = _progress_interval_s()
+    label = f"simulating {loaded.name} ({loaded.n_threats} threats, {loaded.duration_s:.0f} s)"
+    with _run_progress(Console(stderr=True), label, loaded.duration_s, interval_s) as progress:
         result = simulate(loaded, seed=seed,
-                          perfect_information=True if perfect_information else None)
+                          perfect_information=True if perfect_information else None,
+                          progress=progress)
     result.summary["scenario_file"] = str(scenario)
     run_info = {"wall_time_s": result.wall_time_s, "scenario_file": str(scenario),
                 "speedup_vs_real_time": result.summary["duration_s"] / result.wall_time_s}
-    write_run_directory(out, result.summary, result.scenario_doc, result.tables,
-                        run_info=run_info, finalize=_write_run_outputs)
+    with input_errors():
+        write_run_directory(out, result.summary, result.scenario_doc, result.tables,
+                            run_info=run_info, finalize=_write_run_outputs, overwrite=overwrite)
     print_summary(result.summary, Console())
     typer.echo(f"results: {out}/ (summary.json, events.parquet, truth.parquet, "
                f"tracks.parquet, report.html, run.geojson, run.kml, run.czml); "
@@ -132,34 +162,139 @@ def run(
                f"{run_info['speedup_vs_real_time']:.0f}x real time")
 
 
-def _write_run_outputs(outdir: Path) -> list[Path]:
-    """The report and the exports of one run (written inside the run's temporary directory,
-    so the results directory appears whole or not at all)."""
-    from shieldwall.report import write_exports, write_report
+#: Seconds between ``run``'s plain progress lines when stderr is not a terminal (default 5).
+PROGRESS_INTERVAL_ENV = "SHIELDWALL_PROGRESS_INTERVAL_S"
 
-    return [write_report(outdir), *write_exports(outdir)]
+
+def _progress_interval_s() -> float:
+    import math
+    import os
+
+    text = os.environ.get(PROGRESS_INTERVAL_ENV, "").strip()
+    if not text:
+        return 5.0
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        raise InputError(f"environment variable {PROGRESS_INTERVAL_ENV}",
+                         f"expected a number of seconds >= 0, got {text!r}")
+    return value
+
+
+def _format_progress(t_s: float, duration_s: float, elapsed_s: float) -> str:
+    """``simulated 412/900 s (46 %), ETA 0:00:31`` (ETA from the wall time so far)."""
+    from datetime import timedelta
+
+    frac = t_s / duration_s if duration_s > 0 else 1.0
+    eta = (timedelta(seconds=round(elapsed_s * (1.0 - frac) / frac)) if frac > 0
+           else "unknown")
+    return f"simulated {t_s:.0f}/{duration_s:.0f} s ({100 * frac:.0f} %), ETA {eta}"
+
+
+@contextmanager
+def _run_progress(console: Console, label: str, duration_s: float,
+                  interval_s: float) -> Iterator[Callable[[float, float], None]]:
+    """A ``progress(t_s, duration_s)`` callback for ``simulate``: a rich bar (simulated time,
+    %, ETA) on a terminal, else one plain line every ``interval_s`` of wall time and at the
+    end (CI logs, pipes)."""
+    import time
+
+    if console.is_terminal:
+        from rich.progress import (
+            BarColumn,
+            Progress,
+            TaskProgressColumn,
+            TextColumn,
+            TimeRemainingColumn,
+        )
+
+        with Progress(TextColumn("simulating"), BarColumn(),
+                      TextColumn("{task.completed:.0f}/{task.total:.0f} s simulated"),
+                      TaskProgressColumn(), TimeRemainingColumn(), console=console,
+                      transient=True) as bar:
+            task = bar.add_task("simulating", total=duration_s)
+            yield lambda t, d: bar.update(task, completed=t, total=d)
+        return
+
+    typer.echo(label, err=True)
+    start: float | None = None  # wall time of the first step (set-up and compilation excluded)
+    last = time.perf_counter()
+    last_t = -1.0
+
+    def plain(t_s: float, d_s: float) -> None:
+        nonlocal start, last, last_t
+        now = time.perf_counter()
+        if start is None:
+            start = now
+        if t_s != last_t and (now - last >= interval_s or t_s >= d_s):
+            last, last_t = now, t_s
+            typer.echo(_format_progress(t_s, d_s, now - start), err=True)
+
+    yield plain
+
+
+def _write_run_outputs(outdir: Path) -> list[Path]:
+    """The report and the exports of one run: every page is rendered first, then each file
+    replaces its old version atomically, so a bad input leaves every file as it was. (Inside
+    ``run`` this writes into the run's temporary directory, so the results directory appears
+    whole or not at all.)"""
+    from shieldwall.report import load_run, render_report, write_text_atomic
+    from shieldwall.report.document import REPORT_NAME
+    from shieldwall.report.exports import render_exports
+
+    texts = {REPORT_NAME: render_report(load_run(outdir)), **render_exports(outdir)}
+    return [write_text_atomic(outdir / name, text) for name, text in texts.items()]
+
+
+#: files ``shieldwall report`` needs in a results directory of each kind
+REPORT_INPUTS = {
+    "run": ("summary.json", "scenario.json", "truth.parquet", "interceptors.parquet",
+            "events.parquet"),
+    "mc": ("replications.parquet",),
+    "sweep": ("sweep.json",),
+}
 
 
 def _results_kind(outdir: Path) -> str:
-    """``run``, ``mc`` or ``sweep``: which command wrote ``outdir`` (from its files)."""
+    """``run``, ``mc`` or ``sweep``: which command wrote ``outdir`` (its results marker, else
+    the index file of an older version); every file its report needs must be readable."""
+    import os
+
+    from shieldwall.core.outputs import MARKER, results_kind
+
     if not outdir.is_dir():
         raise InputError(str(outdir), "no such results directory")
-    if (outdir / "sweep.json").is_file():
-        return "sweep"
-    if (outdir / "study.json").is_file():
-        return "mc"
-    if (outdir / "summary.json").is_file():
-        return "run"
-    raise InputError(str(outdir), "not a results directory: expected summary.json (written by "
-                     "`shieldwall run`), study.json (`shieldwall mc`) or sweep.json "
-                     "(`shieldwall sweep`)")
+    found = results_kind(outdir)
+    if found is None:
+        raise InputError(str(outdir), f"not a results directory: expected {MARKER} or "
+                         "summary.json (written by `shieldwall run`), study.json (`shieldwall "
+                         "mc`) or sweep.json (`shieldwall sweep`)")
+    kind = found[0]
+    if kind not in REPORT_INPUTS:
+        raise InputError(str(outdir), f"holds results of `shieldwall {kind}`, which have no "
+                         "report to rewrite; expected a run, mc or sweep directory")
+    for name in REPORT_INPUTS[kind]:
+        path = outdir / name
+        if not path.exists():
+            raise InputError(str(path), f"missing: the report of a `shieldwall {kind}` "
+                             f"directory needs {', '.join(REPORT_INPUTS[kind])}; nothing was "
+                             "written")
+        if not os.access(path, os.R_OK) or (path.is_dir() and not os.access(path, os.X_OK)):
+            raise InputError(str(path), "not readable (permission denied); nothing was "
+                             "written")
+    return kind
 
 
 @app.command()
 def report(
     outdir: Annotated[Path, typer.Argument(help="Results directory of run, mc or sweep.")],
 ) -> None:
-    """(Re)write the HTML report of a results directory, and a run's GeoJSON/KML/CZML."""
+    """(Re)write the HTML report of a results directory, and a run's GeoJSON/KML/CZML.
+
+    Every file the report needs must be present; each output replaces its old version
+    atomically (a temporary file, then a rename)."""
     from shieldwall.report import write_mc_report, write_sweep_report
 
     with input_errors():
@@ -176,7 +311,9 @@ def report(
 @app.command()
 def wta(
     instance: Annotated[Path, typer.Argument(help="Instance JSON: values, counts, pk.")],
-    out: Annotated[Path, typer.Option("-o", "--out", help="Solution JSON to write.")],
+    out: Annotated[Path, typer.Option("-o", "--out", help="Solution JSON to write (an "
+                                      "existing file is replaced; never a directory or a "
+                                      "device).")],
     solver: Annotated[str, typer.Option(
         "--solver", help="auto | greedy | heuristic | exact (auto: heuristic at once, "
         "then the exact MILP until the time limit, default 10 s).")] = "auto",
@@ -207,7 +344,9 @@ EXIT_INTERRUPTED = 130
 def mc(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
     n: Annotated[int, typer.Option("-n", help="Number of replications.")],
-    out: Annotated[Path, typer.Option("-o", "--out", help="Study directory to write.")],
+    out: Annotated[Path, typer.Option("-o", "--out", help="Study directory to write: a new "
+                                      "path or an empty directory (never a file or a "
+                                      "directory of other files).")],
     seed: Annotated[int | None, typer.Option("--seed", help="Study seed (default: the "
                                              "scenario's).")] = None,
     workers: Annotated[int | None, typer.Option("--workers", help="Local worker processes "
@@ -218,6 +357,8 @@ def mc(
                                          "from OUT (same scenario and seed).")] = False,
     chunk_seconds: Annotated[float, typer.Option("--chunk-seconds", help="Write finished rows "
                                                  "at least this often (s).")] = 5.0,
+    overwrite: Annotated[bool, typer.Option(
+        "--overwrite", help="Replace OUT if it holds an earlier Monte Carlo study.")] = False,
 ) -> None:
     """Monte Carlo study: replications.parquet and summary.json (means, 95 % intervals)."""
     from shieldwall.analysis.montecarlo import StudyInterrupted, run_study_command
@@ -225,7 +366,8 @@ def mc(
     with input_errors():
         try:
             run_study_command(scenario, n, out, seed=seed, workers=workers,
-                              scheduler=scheduler, resume=resume, chunk_seconds=chunk_seconds)
+                              scheduler=scheduler, resume=resume, chunk_seconds=chunk_seconds,
+                              overwrite=overwrite)
             typer.echo(f"report: {_write_study_report(out, sweep=False)}")
         except StudyInterrupted as stop:
             typer.echo(f"\ninterrupted: {stop.done} of {stop.n} replications are saved in "
@@ -247,7 +389,9 @@ def sweep(
                                             "doctrine.salvo.ballistic=1,2 (repeatable; the "
                                             "grid is the full factorial).")],
     n: Annotated[int, typer.Option("-n", help="Replications per point.")],
-    out: Annotated[Path, typer.Option("-o", "--out", help="Sweep directory to write.")],
+    out: Annotated[Path, typer.Option("-o", "--out", help="Sweep directory to write: a new "
+                                      "path or an empty directory (never a file or a "
+                                      "directory of other files).")],
     seed: Annotated[int | None, typer.Option("--seed", help="Study seed shared by every "
                                              "point.")] = None,
     workers: Annotated[int | None, typer.Option("--workers", help="Local worker processes "
@@ -256,6 +400,8 @@ def sweep(
                                                   "address.")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted sweep.")]
     = False,
+    overwrite: Annotated[bool, typer.Option(
+        "--overwrite", help="Replace OUT if it holds an earlier sweep.")] = False,
 ) -> None:
     """Parameter sweep: one Monte Carlo study per grid point; sweep.parquet and sweep.json."""
     from shieldwall.analysis.montecarlo import StudyInterrupted
@@ -264,7 +410,7 @@ def sweep(
     with input_errors():
         try:
             run_sweep_command(scenario, sets, n, out, seed=seed, workers=workers,
-                              scheduler=scheduler, resume=resume)
+                              scheduler=scheduler, resume=resume, overwrite=overwrite)
             typer.echo(f"report: {_write_study_report(out, sweep=True)}")
         except StudyInterrupted as stop:
             flags = " ".join(f"--set {s}" for s in sets)
@@ -277,7 +423,8 @@ def sweep(
 @app.command()
 def track(
     detections: Annotated[Path, typer.Argument(help="Detections CSV (DESIGN.md §6.3).")],
-    out: Annotated[Path, typer.Option("-o", "--out", help="Tracks CSV to write.")],
+    out: Annotated[Path, typer.Option("-o", "--out", help="Tracks CSV to write (an existing "
+                                      "file is replaced; never a directory or a device).")],
     sensor: Annotated[Path | None, typer.Option("--sensor", help="SENSOR.yaml (noise, Pd, "
                                                 "clutter, tracker options).")] = None,
     association: Annotated[str | None, typer.Option(
@@ -288,6 +435,7 @@ def track(
     """Track radar detections alone: confirmed tracks at every scan to a CSV."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
+    from shieldwall.core.outputs import check_output_file
     from shieldwall.tracking.standalone import (
         load_sensor_config,
         read_detections_csv,
@@ -296,6 +444,7 @@ def track(
     )
 
     with input_errors():
+        check_output_file(out, inputs=[detections, sensor])  # before tracking, not after
         config = load_sensor_config(sensor)
         overrides = {k: v for k, v in (("association", association), ("filter", filter_))
                      if v is not None}
@@ -319,7 +468,11 @@ def track(
         result = run_tracker(dets, config,
                              progress=lambda done, total: bar.update(task, completed=done,
                                                                      total=total))
-    write_tracks_csv(result, out)
+    with input_errors():
+        try:
+            write_tracks_csv(result, out)
+        except OSError as err:
+            raise InputError(str(out), f"cannot write the file ({err.strerror})") from None
     n_scans = result.scan_cpu_s.size
     typer.echo(f"{len(dets)} detections in {n_scans} scans -> {result.track_id.size} track "
                f"rows, {np.unique(result.track_id).size} confirmed tracks; "
@@ -372,13 +525,111 @@ def print_summary(summary: dict, console: Console) -> None:
         f"{'n/a' if ratio is None else f'{ratio:.2f}'})")
 
 
+EXIT_INTERNAL_ERROR = 1
+#: Directory of crash logs (default: the platform's temporary directory).
+CRASH_DIR_ENV = "SHIELDWALL_CRASH_DIR"
+
+
+def package_version() -> str:
+    """The installed distribution's version, else the source tree's ``__version__``."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("shieldwall")
+    except PackageNotFoundError:
+        from shieldwall import __version__
+
+        return __version__
+
+
+def _crash_report(err: BaseException) -> str:
+    """The crash log's text: versions, the command line and the full traceback."""
+    import platform
+    import shlex
+    import traceback
+    from datetime import UTC, datetime
+    from importlib.metadata import PackageNotFoundError, version
+
+    def dist(name: str) -> str:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return "not installed"
+
+    lines = [
+        f"shieldwall {package_version()} internal error, "
+        f"{datetime.now(UTC).isoformat(timespec='seconds')}",
+        f"command: {shlex.join(sys.argv)}",
+        f"working directory: {Path.cwd()}",
+        f"python {sys.version.split()[0]} ({sys.executable}) on {platform.platform()}",
+        "packages: " + ", ".join(f"{name} {dist(name)}" for name in (
+            "numpy", "scipy", "numba", "pydantic", "typer", "click", "rich", "pyarrow",
+            "highspy", "dask")),
+        "",
+        *traceback.format_exception(err),
+    ]
+    return "\n".join(line.rstrip("\n") for line in lines) + "\n"
+
+
+def write_crash_log(err: BaseException) -> Path | None:
+    """Write the crash log of ``err`` to ``$SHIELDWALL_CRASH_DIR`` (else the temporary
+    directory) and return its path, or None when neither can be written."""
+    import os
+    import tempfile
+    import time
+
+    text = _crash_report(err)
+    name = f"shieldwall-crash-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
+    dirs = [Path(os.environ[CRASH_DIR_ENV])] if os.environ.get(CRASH_DIR_ENV) else []
+    for directory in [*dirs, Path(tempfile.gettempdir())]:
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            path = directory / name
+            with path.open("x", encoding="utf-8") as f:
+                f.write(text)
+            return path
+        except OSError:
+            continue
+    return None
+
+
+def report_internal_error(err: Exception) -> int:
+    """One line on stderr for an unexpected exception (the traceback goes to a crash log);
+    returns the exit code, 1."""
+    first = (str(err).strip().splitlines() or [""])[0]
+    if len(first) > 200:
+        first = first[:197] + "..."
+    what = type(err).__name__ + (f": {first}" if first else "")
+    # An operating-system failure (disk full, permissions) is not necessarily a bug.
+    label = "system error" if isinstance(err, OSError) else "internal error"
+    path = write_crash_log(err)
+    if path is None:
+        import traceback
+
+        typer.echo(f"shieldwall: {label} ({what}); no crash log could be written, the "
+                   "traceback follows - please report it", err=True)
+        traceback.print_exception(err, file=sys.stderr)
+    else:
+        typer.echo(f"shieldwall: {label} ({what}); the traceback is in {path} - please "
+                   "report it", err=True)
+    return EXIT_INTERNAL_ERROR
+
+
 def main() -> None:
-    """Entry point of the ``shieldwall`` script: no tracebacks for bad input (exit 2)."""
+    """Entry point of the ``shieldwall`` script: bad input exits 2 with one paragraph, an
+    unexpected error exits 1 with one line and a crash log (the traceback), Ctrl-C exits 130;
+    ``typer.Exit``/``SystemExit`` pass through."""
+    import click
+
     try:
         app()
     except InputError as err:
         report_input_error(err)
         sys.exit(EXIT_BAD_INPUT)
+    except (click.exceptions.Exit, click.exceptions.Abort):
+        raise  # only outside standalone mode; typer turns them into SystemExit itself
+    except Exception as err:
+        sys.exit(report_internal_error(err))
 
 
 if __name__ == "__main__":
