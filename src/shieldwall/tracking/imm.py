@@ -58,6 +58,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
+from functools import cached_property
 from typing import Any, Literal
 
 import numpy as np
@@ -68,10 +69,24 @@ from scipy.spatial import cKDTree
 
 from shieldwall.core.errors import ShieldwallError
 from shieldwall.core.types import FloatArray, IntArray
+from shieldwall.geo import EARTH_GM_M3_S2, EARTH_OMEGA_RAD_S
 from shieldwall.tracking.classify import KinematicClassifier
-from shieldwall.tracking.imm_kernels import combine, ekf_measure, ekf_update_assigned, mix
+from shieldwall.tracking.imm_kernels import (
+    MODEL_BALLISTIC,
+    MODEL_CT,
+    MODEL_CV,
+    N_MODEL_PARAMS,
+    combine,
+    ekf_measure,
+    ekf_update_assigned,
+    mix,
+    mix_predict,
+)
 from shieldwall.tracking.kernels import polar_to_state, radar_measurement, wrap_angle
 from shieldwall.tracking.models import (
+    DENSITY_SCALE_HEIGHT_M,
+    SEA_LEVEL_DENSITY_KG_M3,
+    STANDARD_GRAVITY_MPS2,
     Ballistic,
     ConstantVelocity,
     CoordinatedTurn,
@@ -184,9 +199,8 @@ class ImmTrackTable(SlotQueries):
         if slots.size == 0 or self.tracker is None:
             return self.x[slots, :6].copy(), self.P[slots, :6, :6].copy()
         dt = time_s - self.state_time_s[slots]
-        xm, Pm, mu = self.tracker._mix_predict(self.xm[slots], self.Pm[slots], self.mu[slots],
-                                               dt)
-        x, P = _combine(xm, Pm, mu)
+        x, P = self.tracker._mix_predict_combined(self.xm[slots], self.Pm[slots],
+                                                  self.mu[slots], dt)[3:]
         return x[:, :6], P[:, :6, :6]
 
 
@@ -310,9 +324,56 @@ class ImmTracker:
         Pi[:, idx, idx] = stay
         return Pi
 
+    @cached_property
+    def _model_table(self) -> tuple[np.ndarray, FloatArray, FloatArray] | None:
+        """The models as the figures ``imm_kernels.mix_predict`` reads (kind codes ``(r,)``,
+        figures ``(r, N_MODEL_PARAMS)``, sojourn times ``(r,)``), or None when a model is not
+        one of the compiled kinds (exact types: a subclass may predict differently)."""
+        r = self.n_modes
+        kinds = np.zeros(r, np.int64)
+        fp = np.zeros((r, N_MODEL_PARAMS))
+        for j, m in enumerate(self.models):
+            if type(m) is ConstantVelocity:
+                kinds[j] = MODEL_CV
+                fp[j, :2] = (m.q_m2_s3, m.acceleration_std_mps2)
+            elif type(m) is CoordinatedTurn:
+                kinds[j] = MODEL_CT
+                fp[j, :5] = (m.q_m2_s3, m.acceleration_std_mps2, m.normal_accel_mps2,
+                             m.min_speed_mps, m.frame == "ecef")
+            elif type(m) is Ballistic:
+                beta = m.ballistic_coefficient_kg_m2
+                kinds[j] = MODEL_BALLISTIC
+                fp[j] = (m.q_m2_s3, m.acceleration_std_mps2, DENSITY_SCALE_HEIGHT_M,
+                         SEA_LEVEL_DENSITY_KG_M3, m.frame == "ecef",
+                         0.0 if not np.isfinite(beta) else 1.0 / (2.0 * beta),
+                         bool(m.rotating_frame), m.alt0_m, m.max_step_s, EARTH_GM_M3_S2,
+                         EARTH_OMEGA_RAD_S, STANDARD_GRAVITY_MPS2)
+            else:
+                return None
+        soj = np.ascontiguousarray(np.broadcast_to(np.asarray(self.sojourn_s, float), (r,)))
+        return kinds, fp, soj
+
+    def _mix_predict_combined(self, xm: FloatArray, Pm: FloatArray, mu: FloatArray,
+                              dt: FloatArray
+                              ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray,
+                                         FloatArray]:
+        """``_mix_predict`` then ``_combine``: ``xm, Pm, cbar, x, P`` (one compiled call,
+        ``imm_kernels.mix_predict``, when every model is of a compiled kind)."""
+        table = self._model_table
+        if table is None:
+            xm, Pm, mu = self._mix_predict(xm, Pm, mu, dt)
+            x, P = _combine(xm, Pm, mu)
+            return xm, Pm, mu, x, P
+        kinds, fp, soj = table
+        dt = np.ascontiguousarray(dt, dtype=float)
+        stay = np.exp(-np.abs(dt)[:, None] / soj[None, :])
+        return mix_predict(np.ascontiguousarray(xm), np.ascontiguousarray(Pm),
+                           np.ascontiguousarray(mu), dt, stay, kinds, fp)
+
     def _mix_predict(self, xm: FloatArray, Pm: FloatArray, mu: FloatArray, dt: FloatArray
                      ) -> tuple[FloatArray, FloatArray, FloatArray]:
-        """IMM mixing then per-mode prediction by ``dt (n,)``; returns ``xm, Pm, cbar``."""
+        """IMM mixing then per-mode prediction by ``dt (n,)``; returns ``xm, Pm, cbar``
+        (the numpy reference of ``imm_kernels.mix_predict``)."""
         n, r, d = xm.shape
         Pi = self.transition_matrix(dt)
         cbar = np.einsum("nij,ni->nj", Pi, mu)
@@ -410,10 +471,10 @@ class ImmTracker:
             behind = active[table.state_time_s[active] != t]
             if behind.size:
                 dt = t - table.state_time_s[behind]
-                xm, Pm, mu = self._mix_predict(table.xm[behind], table.Pm[behind],
-                                               table.mu[behind], dt)
+                xm, Pm, mu, xc, Pc = self._mix_predict_combined(
+                    table.xm[behind], table.Pm[behind], table.mu[behind], dt)
                 table.xm[behind], table.Pm[behind], table.mu[behind] = xm, Pm, mu
-                table.x[behind], table.P[behind] = _combine(xm, Pm, mu)
+                table.x[behind], table.P[behind] = xc, Pc
                 table.state_time_s[behind] = t
         n = active.size
         m = z.shape[0]

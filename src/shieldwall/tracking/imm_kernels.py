@@ -495,3 +495,132 @@ def ekf_update_assigned(xm: FloatArray, Pm: FloatArray, mu: FloatArray, z: Float
                 muo[a, j] = mu[a, j]
     x, P = combine(xo, Po, muo)
     return xo, Po, muo, x, P
+
+
+# ---------------------------------------------------------------------------- fused prediction
+
+MODEL_CV = 0
+MODEL_CT = 1
+MODEL_BALLISTIC = 2
+N_MODEL_PARAMS = 12
+
+
+@njit(cache=True, error_model="numpy")
+def _cv_predict(x: FloatArray, P: FloatArray, dt: FloatArray, q: float, acc_std: float
+                ) -> tuple[FloatArray, FloatArray]:
+    """``models.ConstantVelocity.predict``: ``F = [[I, h I], [0, I]]`` (acceleration rows of a
+    9-state zeroed), ``x+ = F x``, ``P+ = F P F^T + Q_cv(h)`` (``propagate``), then the
+    acceleration reset. Same operations as the numpy model, so the same numbers."""
+    n, d = x.shape
+    F = np.zeros((n, d, d))
+    Q = np.zeros((n, d, d))
+    xo = np.empty_like(x)
+    for a in range(n):
+        h = dt[a]
+        for i in range(d):
+            F[a, i, i] = 1.0
+        for i in range(3):
+            F[a, i, i + 3] = h
+        if d == 9:
+            for i in range(6, 9):
+                for j in range(d):
+                    F[a, i, j] = 0.0
+        for i in range(d):
+            acc = 0.0
+            for j in range(d):
+                acc += F[a, i, j] * x[a, j]
+            xo[a, i] = acc
+        ah = abs(h)
+        for i in range(3):
+            Q[a, i, i] = q * ah**3.0 / 3.0
+            Q[a, i, i + 3] = q * ah**2.0 / 2.0
+            Q[a, i + 3, i] = q * ah**2.0 / 2.0
+            Q[a, i + 3, i + 3] = q * ah
+    Po = propagate(F, P, Q)
+    for a in range(n):
+        _reset_acc(xo[a], Po[a], d, acc_std)
+    return xo, Po
+
+
+@njit(cache=True, error_model="numpy")
+def _turn_rates(x: FloatArray, ecef: bool, normal_accel: float, min_speed: float
+                ) -> FloatArray:
+    """``models.CoordinatedTurn.turn_rate``: ``a_n / max(|v - (v.u) u|, min_speed)``."""
+    n = x.shape[0]
+    out = np.empty(n)
+    u = np.empty(3)
+    for a in range(n):
+        if ecef:
+            nr = np.sqrt(x[a, 0] * x[a, 0] + x[a, 1] * x[a, 1] + x[a, 2] * x[a, 2])
+            for i in range(3):
+                u[i] = x[a, i] / nr
+        else:
+            u[0] = 0.0
+            u[1] = 0.0
+            u[2] = 1.0
+        dot = x[a, 3] * u[0] + x[a, 4] * u[1] + x[a, 5] * u[2]
+        s = 0.0
+        for i in range(3):
+            vh = x[a, 3 + i] - dot * u[i]
+            s += vh * vh
+        out[a] = normal_accel / max(np.sqrt(s), min_speed)
+    return out
+
+
+@njit(cache=True, error_model="numpy")
+def mix_predict(xm: FloatArray, Pm: FloatArray, mu: FloatArray, dt: FloatArray,
+                stay: FloatArray, kinds: np.ndarray, fp: FloatArray
+                ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]:
+    """``ImmTracker._mix_predict`` then ``_combine`` in one call, for models of the kinds
+    ``MODEL_CV``, ``MODEL_CT`` and ``MODEL_BALLISTIC`` (``fp[j]`` their figures, see
+    ``imm.ImmTracker._model_table``).
+
+    ``stay (n, r)`` = ``exp(-|dt| / sojourn)`` (the diagonal of the Markov matrix; the rest of
+    each row spread evenly). Returns the predicted ``xm, Pm``, the predicted mode
+    probabilities ``cbar`` and the moment-matched ``x, P``.
+    """
+    n, r, d = xm.shape
+    w = np.empty((n, r, r))
+    cbar = np.empty((n, r))
+    for a in range(n):
+        for j in range(r):
+            c = 0.0
+            for i in range(r):
+                if r == 1:
+                    pij = 1.0
+                elif i == j:
+                    pij = stay[a, i]
+                else:
+                    pij = (1.0 - stay[a, i]) / (r - 1)
+                w[a, i, j] = pij
+                c += pij * mu[a, i]
+            cbar[a, j] = max(c, 1e-300)
+        for i in range(r):
+            for j in range(r):
+                w[a, i, j] = w[a, i, j] * mu[a, i] / cbar[a, j]
+    x0, P0 = mix(xm, Pm, w)
+    xo = np.empty_like(x0)
+    Po = np.empty_like(P0)
+    for j in range(r):
+        xj = x0[:, j].copy()
+        Pj = P0[:, j].copy()
+        kind = kinds[j]
+        f = fp[j]
+        if kind == MODEL_CV:
+            xn, Pn = _cv_predict(xj, Pj, dt, f[0], f[1])
+        elif kind == MODEL_CT:
+            om = _turn_rates(xj, f[4] != 0.0, f[2], f[3])
+            xn, Pn = ct_predict(xj, Pj, dt, om, f[0], f[4] != 0.0, f[1])
+        else:
+            xn, Pn = ballistic_predict(xj, Pj, dt, f[0], f[5], f[4] != 0.0, f[6] != 0.0, f[7],
+                                       f[8], f[1], f[9], f[10], f[11], f[2], f[3])
+        xo[:, j] = xn
+        Po[:, j] = Pn
+    for a in range(n):
+        tot = 0.0
+        for j in range(r):
+            tot += cbar[a, j]
+        for j in range(r):
+            cbar[a, j] = cbar[a, j] / tot
+    x, P = combine(xo, Po, cbar)
+    return xo, Po, cbar, x, P
