@@ -27,6 +27,7 @@ import numpy.typing as npt
 from numba import njit
 
 from shieldwall.core.types import FloatArray, IntArray
+from shieldwall.core.vocabulary import WTA_SOLVERS
 
 
 def wta_objective(values: npt.ArrayLike, pk: npt.ArrayLike, x: npt.ArrayLike) -> FloatArray:
@@ -79,17 +80,25 @@ def greedy_mmr(values: npt.ArrayLike, counts: npt.ArrayLike, pk: npt.ArrayLike) 
 @njit(cache=True, error_model="numpy")
 def _greedy_kernel(v: FloatArray, n: IntArray, p: FloatArray) -> IntArray:  # pragma: no cover
     """Compiled global MMR (see ``greedy_mmr``): O(sum(n) I J) flops, no allocation per round."""
+    x = np.zeros(p.shape, np.int64)
+    _greedy_steps(v, p, x, v.copy(), n.copy(), int(n.sum()))
+    return x
+
+
+@njit(cache=True, error_model="numpy")
+def _greedy_steps(v: FloatArray, p: FloatArray, x: IntArray, remaining: FloatArray,
+                  left: IntArray, max_rounds: int) -> bool:  # pragma: no cover - compiled
+    """Up to ``max_rounds`` rounds of global MMR from the state ``(x, remaining, left)``
+    (updated in place: ``remaining_j`` the surviving value, ``left_i`` the weapons left).
+    Returns True when the greedy is finished (no weapon left or no positive gain)."""
     n_types, n_targets = p.shape
-    x = np.zeros((n_types, n_targets), np.int64)
     if n_types == 0 or n_targets == 0:
-        return x
-    remaining = v.copy()
-    left = n.copy()
+        return True
     gain = np.empty((n_types, n_targets))
     for i in range(n_types):
         for j in range(n_targets):
             gain[i, j] = remaining[j] * p[i, j] if left[i] > 0 else -1.0
-    for _ in range(int(n.sum())):
+    for _ in range(max_rounds):
         best = -1.0
         bi = -1
         bj = -1
@@ -102,13 +111,37 @@ def _greedy_kernel(v: FloatArray, n: IntArray, p: FloatArray) -> IntArray:  # pr
                     bi = i
                     bj = j
         if bi < 0 or best <= 0.0:
-            break
+            return True
         x[bi, bj] += 1
         left[bi] -= 1
         remaining[bj] *= 1.0 - p[bi, bj]
         for i in range(n_types):
             gain[i, bj] = remaining[bj] * p[i, bj]
-    return x
+    for i in range(n_types):
+        if left[i] > 0:
+            for j in range(n_targets):
+                if remaining[j] * p[i, j] > 0.0:
+                    return False
+    return True
+
+
+def greedy_until(values: FloatArray, counts: IntArray, pk: FloatArray,
+                 deadline: float | None) -> tuple[IntArray, bool]:
+    """``greedy_mmr`` stopped at the ``time.perf_counter()`` value ``deadline`` (None: never).
+
+    Runs in chunks of rounds and checks the clock between them; the state carries over, so an
+    unstopped run equals ``greedy_mmr``. Returns ``(x, finished)``; a stopped ``x`` is feasible
+    (weapons not yet given stay unassigned).
+    """
+    v, n, p = _validate(values, counts, pk)
+    x = np.zeros(p.shape, np.int64)
+    remaining, left = v.copy(), n.copy()
+    chunk = max(1, 5_000_000 // max(p.size, 1))  # about 5 ms of rounds
+    while True:
+        if _greedy_steps(v, p, x, remaining, left, chunk):
+            return x, True
+        if deadline is not None and time.perf_counter() >= deadline:
+            return x, False
 
 
 def _compositions(total: int, parts: int) -> IntArray:
@@ -157,8 +190,98 @@ def brute_force_wta(values: npt.ArrayLike, counts: npt.ArrayLike, pk: npt.ArrayL
     return x, float(objective[best])
 
 
+# --------------------------------------------------------------------------- count capping
+#: Survival fraction below which further weapons on a target are not worth modelling.
+CAP_SURVIVAL = 2.0 ** -64  # 5.4e-20: below the double resolution (1.1e-16) of sum(V)
+
+
+@dataclass(frozen=True)
+class CountCap:
+    """The counts a solver needs (``cap_counts``): the optimum moves by at most ``tolerance``.
+
+    useful : (I, J) int64 ``k_ij``, the fewest weapons of type i alone that leave at most
+        ``CAP_SURVIVAL`` of target j (1 when ``p_ij = 1``, 0 when ``p_ij = 0``), at most ``n_i``
+    counts : (I,) int64 capped counts ``n'_i = min(n_i, sum_j k_ij)``
+    tolerance : ``CAP_SURVIVAL * sum of V_j`` over the targets where some ``k_ij < n_i`` with
+        ``0 < p_ij < 1`` (0 when no such cap binds: a ``p = 1`` cap loses nothing)
+    binding : some ``k_ij < n_i`` with ``p_ij > 0`` (the capped problem is smaller)
+    """
+
+    useful: IntArray
+    counts: IntArray
+    tolerance: float
+    binding: bool
+
+
+def cap_counts(values: npt.ArrayLike, counts: npt.ArrayLike, pk: npt.ArrayLike) -> CountCap:
+    """Cap the weapon counts at what can be useful (huge counts: work bounded by ``pk``).
+
+    Why the optimum barely moves. Let ``k_ij`` be as in ``CountCap.useful`` and consider the
+    *capped* problem: the original plus ``x_ij <= k_ij`` (which implies ``sum_j x_ij <= n'_i``
+    with ``n'_i = min(n_i, sum_j k_ij)``). Its feasible set is a subset of the original's, so
+    ``opt' >= opt``. Conversely take an optimum ``x*`` of the original and ``x' = min(x*, k)``
+    elementwise: ``x'`` is feasible for the capped problem. On a target j where no pair was cut,
+    ``f_j(x') = f_j(x*)``. Where some pair (i, j) was cut, ``x'_ij = k_ij`` weapons of type i
+    alone leave ``f_j(x') <= V_j (1 - p_ij) ** k_ij <= V_j CAP_SURVIVAL`` (and 0 when
+    ``p_ij = 1``), so ``f_j(x') - f_j(x*) <= V_j CAP_SURVIVAL``. Summing,
+    ``opt <= opt' <= F(x') <= opt + tolerance``. A lower bound ``LB'`` proven on the capped
+    problem therefore gives ``LB' - tolerance <= opt``, and any assignment of the capped problem
+    is feasible for the original (``n'_i <= n_i``), at the same objective.
+    """
+    v, n, p = _validate(values, counts, pk)
+    with np.errstate(all="ignore"):
+        per_shot = np.log1p(-np.minimum(p, 1.0))  # ln(1 - p) < 0 for p > 0; -inf at p = 1
+        # k ln(1 - p) <= ln(CAP_SURVIVAL); + 1 guards the round-off of the logarithms. A
+        # subnormal p gives inf here, i.e. no cap.
+        need = np.where(p >= 1.0, 1.0, np.where(
+            p <= 0.0, 0.0, np.ceil(np.log(CAP_SURVIVAL) / per_shot) + 1.0))
+    useful = np.minimum(need, n[:, None].astype(float)).astype(np.int64)
+    total = np.minimum(useful.sum(axis=1, dtype=np.float64), n.astype(float))
+    capped = np.minimum(n, total.astype(np.int64))
+    hurt = (useful < n[:, None]) & (p > 0.0)
+    cut = hurt & (p < 1.0)
+    tolerance = float(CAP_SURVIVAL * v[cut.any(axis=0)].sum()) if cut.size else 0.0
+    return CountCap(useful=useful, counts=capped, tolerance=tolerance,
+                    binding=bool(hurt.any()))
+
+
+def top_up(values: npt.ArrayLike, counts: npt.ArrayLike, pk: npt.ArrayLike, x: npt.ArrayLike,
+           capped: npt.ArrayLike) -> IntArray:
+    """Give the weapons a cap removed (``counts - capped`` per type) back to the assignment.
+
+    Spread evenly over the targets of positive value the type can hurt (``p_ij > 0``); every
+    extra weapon multiplies a survival by ``1 - p <= 1``, so ``F`` never increases. ``x`` is a
+    feasible assignment for ``capped``; the result is feasible for ``counts``.
+    """
+    v, n, p = _validate(values, counts, pk)
+    out = np.array(x, dtype=np.int64, copy=True).reshape(p.shape)
+    spare = n - np.asarray(capped, np.int64).reshape(-1)
+    for i in np.flatnonzero(spare > 0):
+        targets = np.flatnonzero((p[i] > 0.0) & (v > 0.0))
+        if targets.size == 0:
+            continue
+        share, extra = divmod(int(spare[i]), targets.size)
+        out[i, targets] += share
+        out[i, targets[:extra]] += 1
+    return out
+
+
 # --------------------------------------------------------------------------- solver front end
-SOLVERS = ("auto", "greedy", "heuristic", "exact")
+SOLVERS = WTA_SOLVERS
+
+#: Model-building time of ``wta_exact`` per slot binary, s (about 3.4 us measured at 717k
+#: slots on the 2-core development machine); with a time limit the exact phase is skipped
+#: when building its model would take more than half the time left.
+EXACT_SETUP_S_PER_SLOT = 5e-6
+
+
+def _floor_bound(v: FloatArray, n: IntArray, p: FloatArray) -> float:
+    """``sum_j V_j prod_i (1 - p_ij) ** n_i``: no assignment leaves less (every weapon of every
+    type on target j at once is the most any target can receive)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_q = np.where(n[:, None] > 0, n[:, None] * np.log1p(-np.minimum(p, 1.0)), 0.0)
+    return float(np.sum(v * np.exp(log_q.sum(axis=0))))
+
 
 #: Budget of ``solver="auto"`` when no time limit is given, seconds.
 AUTO_DEFAULT_TIME_LIMIT_S = 10.0
@@ -215,24 +338,49 @@ def solve_wta(values: npt.ArrayLike, counts: npt.ArrayLike, pk: npt.ArrayLike,
     if solver not in SOLVERS:
         raise ValueError(f"unknown solver {solver!r}; expected one of {', '.join(SOLVERS)}")
     t0 = time.perf_counter()
-    v, n, p = _validate(values, counts, pk)
+    v, n_all, p = _validate(values, counts, pk)
+    # Work scales with the weapons, so solve with the counts capped at what can be useful
+    # (``cap_counts``: the optimum moves by at most ``cap.tolerance``, and the bound is lowered
+    # by as much); the weapons cut off are given back at the end (``top_up``).
+    cap = cap_counts(v, n_all, p)
+    n = cap.counts
     single_type = p.shape[0] <= 1
+    budget = time_limit_s
+    if budget is None and solver == "auto":
+        budget = AUTO_DEFAULT_TIME_LIMIT_S
+    deadline = None
+    if solver in ("exact", "auto") and budget is not None:
+        deadline = t0 + max(0.0, float(budget))
     if solver == "greedy":
         x = greedy_mmr(v, n, p)
     else:
         from shieldwall.c2.wta_heuristic import heuristic_wta
-        x = heuristic_wta(v, n, p)
+        x = heuristic_wta(v, n, p, deadline=deadline)
     objective = float(wta_objective(v, p, x))
     lower: float | None = objective if single_type else None
     if solver in ("exact", "auto") and not single_type:
-        from shieldwall.c2.wta_exact import exact_wta
-        budget = time_limit_s
-        if budget is None and solver == "auto":
-            budget = AUTO_DEFAULT_TIME_LIMIT_S
-        if budget is not None:
-            budget = max(0.0, float(budget) - (time.perf_counter() - t0))
-        result = exact_wta(v, n, p, x, time_limit_s=budget)
-        x, objective, lower = result.x, result.objective, result.lower_bound
+        saturated = float(wta_objective(v, p, top_up(v, n_all, p, x, n))) <= 0.0
+        slots = float(np.minimum(cap.useful, n[:, None])[p > 0.0].sum(dtype=np.float64))
+        left = None if deadline is None else deadline - time.perf_counter()
+        if saturated:
+            lower = 0.0  # nothing survives the heuristic's answer: F >= 0 is attained
+        elif left is not None and (left <= 0.0 or slots * EXACT_SETUP_S_PER_SLOT > left / 2):
+            # The MILP could not even be built in the time left: the heuristic's answer,
+            # bounded by the floor every assignment respects (all weapons on every target).
+            lower = _floor_bound(v, n_all, p)
+        else:
+            from shieldwall.c2.wta_exact import exact_wta
+            start = np.minimum(x, cap.useful) if cap.binding else x
+            result = exact_wta(v, n, p, start, time_limit_s=left,
+                               pair_caps=cap.useful if cap.binding else None)
+            x, objective, lower = result.x, result.objective, result.lower_bound
+    if lower is not None and cap.tolerance > 0.0:
+        lower = max(0.0, lower - cap.tolerance)
+    if np.any(n < n_all):
+        x = top_up(v, n_all, p, x, n)
+        objective = float(wta_objective(v, p, x))
+    if lower is not None:
+        lower = min(lower, objective)
     gap = None
     if lower is not None:
         gap = 0.0 if objective <= 0.0 else max(0.0, (objective - lower) / objective)

@@ -119,11 +119,12 @@ class _Rows:
 class _Slots:
     """Slot bookkeeping, padded per target: arrays of shape (J, K), K = most slots of a target."""
 
-    def __init__(self, v: FloatArray, n: IntArray, p: FloatArray) -> None:
+    def __init__(self, v: FloatArray, n: IntArray, p: FloatArray,
+                 pair_caps: IntArray | None = None) -> None:
         n_types, n_targets = p.shape
         self.v, self.n, self.p = v, n, p
         ii, jj = np.nonzero((p > 0.0) & (n[:, None] > 0))
-        per = n[ii]
+        per = n[ii] if pair_caps is None else np.minimum(n[ii], pair_caps[ii, jj])
         e_type = np.repeat(ii, per)
         e_target = np.repeat(jj, per)
         e_level = np.arange(per.sum()) - np.repeat(np.cumsum(per) - per, per) + 1
@@ -381,7 +382,8 @@ def exact_wta(values: npt.ArrayLike, counts: npt.ArrayLike, pk: npt.ArrayLike,
               singleton_cuts: int = 4, rank_cuts: tuple[int, ...] = (),
               incumbent_cuts: int = 0,
               root_rounds: int = 60, threads: int = 1, warm_targets: int = 20,
-              first_lp_solver: str = "simplex") -> ExactResult:
+              first_lp_solver: str = "simplex",
+              pair_caps: npt.ArrayLike | None = None) -> ExactResult:
     """Prove an optimal assignment (or bound the gap) by the algorithm of the module docstring.
 
     Parameters
@@ -403,6 +405,8 @@ def exact_wta(values: npt.ArrayLike, counts: npt.ArrayLike, pk: npt.ArrayLike,
         later LPs are warm-started dual simplex. The defaults of ``rank_cuts``,
         ``incumbent_cuts`` and this were the fastest tried at Ahuja 200 x 200 (benchmarks/
         RESULTS.md); the knobs stay for other instance families.
+    pair_caps : (I, J) optional extra constraints ``x_ij <= pair_caps_ij`` (the problem solved,
+        and bounded, is then the capped one; ``wta.cap_counts`` says why that is harmless)
 
     Returns
     -------
@@ -420,6 +424,10 @@ def exact_wta(values: npt.ArrayLike, counts: npt.ArrayLike, pk: npt.ArrayLike,
         x_best = np.array(x_start, dtype=np.int64, copy=True).reshape(n_types, n_targets)
         if np.any(x_best < 0) or np.any(x_best.sum(axis=1) > n):
             raise ValueError("x_start is not a feasible assignment")
+    caps = None
+    if pair_caps is not None:
+        caps = np.asarray(pair_caps, np.int64).reshape(n_types, n_targets)
+        x_best = np.minimum(x_best, caps)
     upper = float(wta_objective(v, p, x_best))
     if upper <= 0.0 or not np.any((p > 0.0) & (n[:, None] > 0)):
         # No useful weapon, or nothing left to save: the start is optimal.
@@ -428,9 +436,13 @@ def exact_wta(values: npt.ArrayLike, counts: npt.ArrayLike, pk: npt.ArrayLike,
     # objective, so that they act as relative ones (a 0.004 optimum is otherwise "proven" with
     # a 30 % gap). Everything below is in these units until the result is built.
     scale = 1.0 / upper
+    if not scale * float(v.max()) <= 1e18:
+        # The incumbent leaves less than 1e-18 of the largest target value: rescaled, that
+        # value would reach HiGHS's infinite bound (1e20). Keep the start, with the bound 0.
+        return ExactResult(x_best, upper, 0.0, 1.0, False, 0, 0)
     v = v * scale
     upper = 1.0
-    slots = _Slots(v, n, p)
+    slots = _Slots(v, n, p, caps)
 
     h = _new_highs()
     h.setOptionValue("threads", int(threads))

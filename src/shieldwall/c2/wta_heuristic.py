@@ -25,12 +25,14 @@ weapon never divides by zero.
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import numpy.typing as npt
 from numba import njit
 from scipy.optimize import linear_sum_assignment
 
-from shieldwall.c2.wta import _greedy_kernel, _validate, wta_objective
+from shieldwall.c2.wta import _greedy_kernel, _validate, greedy_until, wta_objective
 from shieldwall.core.types import FloatArray, IntArray
 
 _EPS = 1e-12  # relative improvement below which a move is not taken (round-off guard)
@@ -235,7 +237,8 @@ def _ejection_assignment(v: FloatArray, p: FloatArray, lq: FloatArray, sure: Int
 
 def improve_assignment(values: npt.ArrayLike, counts: npt.ArrayLike, pk: npt.ArrayLike,
                        x0: npt.ArrayLike | None = None, *, max_rounds: int = 50,
-                       patience: int | None = None, seed: int = 0) -> IntArray:
+                       patience: int | None = None, seed: int = 0,
+                       deadline: float | None = None) -> IntArray:
     """Improve an assignment by shift, swap and ejection-assignment (VLSN) local search.
 
     Parameters
@@ -248,6 +251,8 @@ def improve_assignment(values: npt.ArrayLike, counts: npt.ArrayLike, pk: npt.Arr
     patience : ejection moves tried in a row without improvement before stopping (None: 10
         for up to 20,000 (type, target) pairs, 3 above, which keeps 200 x 200 near 50 ms)
     seed : seed of the random ejection rule (the result is deterministic given the seed)
+    deadline : ``time.perf_counter()`` value after which no further step starts (None: none);
+        the greedy start, the first local search and each ejection round are the steps
 
     Returns
     -------
@@ -255,9 +260,16 @@ def improve_assignment(values: npt.ArrayLike, counts: npt.ArrayLike, pk: npt.Arr
         neighbourhoods.
     """
     v, n, p = _validate(values, counts, pk)
-    x = _greedy_kernel(v, n, p) if x0 is None else np.array(x0, dtype=np.int64, copy=True)
+    if x0 is not None:
+        x = np.array(x0, dtype=np.int64, copy=True)
+    elif deadline is None:
+        x = _greedy_kernel(v, n, p)
+    else:
+        x, _ = greedy_until(v, n, p, deadline)
     n_types, n_targets = p.shape
     if n_types == 0 or n_targets == 0 or n.sum() == 0:
+        return x
+    if deadline is not None and time.perf_counter() >= deadline:
         return x
     sure = (p >= 1.0).astype(np.int64)
     with np.errstate(divide="ignore"):
@@ -271,6 +283,8 @@ def improve_assignment(values: npt.ArrayLike, counts: npt.ArrayLike, pk: npt.Arr
     failures = 0
     step = 0
     for _ in range(max_rounds):
+        if deadline is not None and time.perf_counter() >= deadline:
+            break
         rule = rules[step % len(rules)]
         step += 1
         left = n - x.sum(axis=1)
@@ -288,12 +302,13 @@ def improve_assignment(values: npt.ArrayLike, counts: npt.ArrayLike, pk: npt.Arr
 
 
 def heuristic_wta(values: npt.ArrayLike, counts: npt.ArrayLike, pk: npt.ArrayLike,
-                  *, seed: int = 0) -> IntArray:
+                  *, seed: int = 0, deadline: float | None = None) -> IntArray:
     """Greedy MMR followed by ``improve_assignment``: the real-time solver of ``solve_wta``.
 
-    values : (J,); counts : (I,); pk : (I, J). Returns ``x`` (I, J) int64.
+    values : (J,); counts : (I,); pk : (I, J); deadline : as in ``improve_assignment``.
+    Returns ``x`` (I, J) int64.
     """
-    return improve_assignment(values, counts, pk, seed=seed)
+    return improve_assignment(values, counts, pk, seed=seed, deadline=deadline)
 
 
 def greedy_local_search(values: npt.ArrayLike, counts: npt.ArrayLike,
