@@ -1,0 +1,92 @@
+"""Names every layer shares, defined once: event kinds, hold codes, registry names.
+
+Each is a ``StrEnum`` (a member compares equal to its text, so results files keep the bare
+strings) plus a tuple of its members in declaration order. The registry names are what a
+scenario writes (``tracker: {kind: imm}``, ``doctrine: {assigner: exact}``); the engine's
+factory (``engine.factory``) maps each to one component and a contract test checks that the
+two agree.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class EventKind(StrEnum):
+    """Kinds of rows of the event log (docs/internals.md)."""
+
+    THREAT_LAUNCH = "threat_launch"
+    TRACK_CONFIRMED = "track_confirmed"
+    TRACK_DELETED = "track_deleted"
+    ENGAGE = "engage"
+    HOLD = "hold"
+    LAUNCH = "launch"
+    INTERCEPT_KILL = "intercept_kill"
+    INTERCEPT_MISS = "intercept_miss"
+    SELF_DESTRUCT = "self_destruct"
+    KILL_ASSESSMENT = "kill_assessment"
+    LEAK = "leak"
+    CRASH = "crash"
+    EXPIRE = "expire"
+    ASSET_DAMAGE = "asset_damage"
+
+
+EVENT_KINDS: tuple[str, ...] = tuple(k.value for k in EventKind)
+
+
+class HoldCode(StrEnum):
+    """Why the battle manager did not engage a track this cycle (``Assignments``)."""
+
+    NO_THREAT = "no_threat"
+    AWAITING_KILL_ASSESSMENT = "awaiting_kill_assessment"
+    MAX_ENGAGEMENTS = "max_engagements"
+    NO_FEASIBLE_WEAPON = "no_feasible_weapon"
+    BELOW_MIN_PK = "below_min_pk"
+    RESERVE = "reserve"
+    NO_ROUNDS_OR_CHANNELS = "no_rounds_or_channels"
+    NOT_WORTH_COST = "not_worth_cost"
+
+
+HOLD_CODES: tuple[str, ...] = tuple(c.value for c in HoldCode)
+
+
+class FirePolicy(StrEnum):
+    """Shoot-look-shoot waits for the kill assessment; shoot-shoot does not."""
+
+    SHOOT_LOOK_SHOOT = "shoot_look_shoot"
+    SHOOT_SHOOT = "shoot_shoot"
+
+
+FIRE_POLICIES: tuple[str, ...] = tuple(p.value for p in FirePolicy)
+
+
+class WTASolver(StrEnum):
+    """Solvers of the static weapon-target assignment (``c2.wta.solve_wta``)."""
+
+    AUTO = "auto"
+    GREEDY = "greedy"
+    HEURISTIC = "heuristic"
+    EXACT = "exact"
+
+
+WTA_SOLVERS: tuple[str, ...] = tuple(s.value for s in WTASolver)
+
+# --------------------------------------------------------------------- engine registry names
+#: ``tracker.kind``: the IMM tracker or the single-model EKF tracker.
+TRACKERS: tuple[str, ...] = ("imm", "ekf")
+#: ``doctrine.assigner``: the engine's weapon assigner. ``greedy``: global maximum marginal
+#: return under doctrine; ``heuristic`` / ``exact``: the static WTA solvers of ``c2.wta`` on the
+#: cycle's candidates (``c2.assignment_wta``).
+ASSIGNERS: tuple[str, ...] = ("greedy", "heuristic", "exact")
+#: Sensor kinds (one per catalog radar today).
+SENSORS: tuple[str, ...] = ("radar",)
+#: Fire control of command-guided interceptors: uplink the engaged track, hand over on loss.
+FIRE_CONTROLS: tuple[str, ...] = ("track_uplink",)
+#: Damage to assets from warheads that reach the ground.
+DAMAGE_MODELS: tuple[str, ...] = ("cookie_cutter",)
+#: Threat evaluators of the battle manager.
+THREAT_EVALUATORS: tuple[str, ...] = ("impact_prediction",)
+#: Interceptor flyout models.
+FLYOUTS: tuple[str, ...] = ("pronav",)
+#: Lethality (miss distance -> kill) models.
+LETHALITIES: tuple[str, ...] = ("pk_curve",)
