@@ -104,9 +104,14 @@ def test_wta_missing_file_unwritable_output_and_bad_options(tmp_path: Path) -> N
     result = runner.invoke(app, ["wta", str(missing), "-o", str(tmp_path / "s.json")])
     assert result.exit_code == 2 and "cannot read the file" in result.stderr
     instance = _write(tmp_path, INSTANCE)
-    bad_out = tmp_path / "no_such_dir" / "s.json"
+    # A missing parent directory is created (like run/mc/sweep); a parent that is a file is
+    # refused before solving, naming it.
+    new_out = tmp_path / "no_such_dir" / "s.json"
+    result = runner.invoke(app, ["wta", str(instance), "-o", str(new_out), "--solver", "greedy"])
+    assert result.exit_code == 0 and json.loads(new_out.read_text())["solver"] == "greedy"
+    bad_out = instance / "s.json"
     result = runner.invoke(app, ["wta", str(instance), "-o", str(bad_out), "--solver", "greedy"])
-    assert result.exit_code == 2 and "cannot write the file" in result.stderr
+    assert result.exit_code == 2 and f"{instance} is a file, not a directory" in result.stderr
     result = runner.invoke(app, ["wta", str(instance), "-o", str(tmp_path / "s.json"),
                                  "--solver", "simplex"])
     assert result.exit_code == 2 and "unknown solver 'simplex'" in result.stderr

@@ -56,6 +56,7 @@ from shieldwall.analysis.stats import (
 )
 from shieldwall.core.errors import InputError, ShieldwallError
 from shieldwall.core.jsonutil import json_default
+from shieldwall.core.outputs import RESUME, check_output_dir, prepare_directory_in_place
 from shieldwall.core.types import FATES, THREAT_CLASSES
 from shieldwall.scenario import Scenario, load_scenario
 
@@ -481,6 +482,7 @@ class MonteCarloResult:
 def monte_carlo(scenario: Scenario | str | Path, n: int, seed: int | None = None,
                 executor: Executor | Any | None = None, outdir: str | Path | None = None,
                 resume: bool = False, progress: bool = True, *, workers: int | None = None,
+                overwrite: bool = False,
                 perfect_information: bool | None = None,
                 replicate: ReplicateFn = run_replication, batch_size: int | None = None,
                 chunk_rows: int = 1000, chunk_seconds: float = 5.0,
@@ -500,6 +502,9 @@ def monte_carlo(scenario: Scenario | str | Path, n: int, seed: int | None = None
         None keeps the rows in memory only
     resume : continue the study in ``outdir``: run only the missing indices; refuses a
         different scenario (hash) or seed with ``InputError``
+    overwrite : replace a previous study in ``outdir`` (only a directory shieldwall wrote as a
+        Monte Carlo study; anything else in ``outdir`` is refused, see
+        ``shieldwall.core.outputs``)
     progress : show a rich progress bar on stderr
     workers : processes of the default local pool (default ``os.cpu_count()``)
     perfect_information : override the scenario's study switch
@@ -540,7 +545,9 @@ def monte_carlo(scenario: Scenario | str | Path, n: int, seed: int | None = None
     out = None if outdir is None else Path(outdir)
     done: set[int] = set()
     if out is not None:
-        if resume and (out / STUDY_FILE).exists():
+        # What may be written there: shieldwall.core.outputs (never a foreign directory).
+        target = check_output_dir(out, "mc", overwrite=overwrite, resume=resume)
+        if target.state == RESUME and (out / STUDY_FILE).exists():
             old = _check_resume(out, shash, seed, scenario.name)
             if old.get("version") != __version__:
                 print(f"warning: resuming a study made by shieldwall {old.get('version')} "
@@ -549,12 +556,11 @@ def monte_carlo(scenario: Scenario | str | Path, n: int, seed: int | None = None
             for stale in (out / REPLICATIONS_DIR).glob(".part-*.tmp"):
                 stale.unlink(missing_ok=True)  # left by a killed writer; never read
             study["n_requested"] = max(n, int(old.get("n_requested", n)))
-        elif (out / STUDY_FILE).exists() or _part_files(out / REPLICATIONS_DIR):
-            n_old = read_replications(out, columns=["replication"]).num_rows
-            raise InputError(str(out), f"already holds a Monte Carlo study ({n_old} "
-                                       "replications); pass --resume to continue it, or "
-                                       "choose another output directory")
-        out.mkdir(parents=True, exist_ok=True)
+        elif target.state == RESUME and _part_files(out / REPLICATIONS_DIR):
+            raise InputError(str(out / STUDY_FILE), "missing: the replications of this study "
+                                                    "cannot be resumed without it; pass "
+                                                    "--overwrite to replace the study")
+        prepare_directory_in_place(target)
         write_json_atomic(out / STUDY_FILE, study)
         write_json_atomic(out / SCENARIO_FILE, scenario.model_dump(mode="json"))
         (out / REPLICATIONS_DIR).mkdir(exist_ok=True)
@@ -845,7 +851,8 @@ def study_executor(workers: int | None, scheduler: str | None) -> tuple[Any, Any
 def run_study_command(scenario_file: str | Path, n: int, outdir: str | Path,
                       seed: int | None = None, workers: int | None = None,
                       scheduler: str | None = None, resume: bool = False,
-                      chunk_seconds: float = 5.0, progress: bool = True) -> MonteCarloResult:
+                      chunk_seconds: float = 5.0, progress: bool = True,
+                      overwrite: bool = False) -> MonteCarloResult:
     """``shieldwall mc``: load, connect, run, print the headline estimates.
 
     Raises ``InputError`` for bad input and ``StudyInterrupted`` (with ``seed`` set) on Ctrl-C.
@@ -856,7 +863,7 @@ def run_study_command(scenario_file: str | Path, n: int, outdir: str | Path,
     try:
         result = monte_carlo(scenario, n, seed=seed, executor=executor, outdir=outdir,
                              resume=resume, progress=progress, workers=workers,
-                             chunk_seconds=chunk_seconds)
+                             chunk_seconds=chunk_seconds, overwrite=overwrite)
     except StudyInterrupted as stop:
         stop.seed = seed
         raise

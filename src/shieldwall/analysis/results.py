@@ -2,13 +2,13 @@
 
 Everything is first written into a hidden sibling directory; only when every file is complete
 is it renamed into place, so a crash or Ctrl-C never leaves a partial directory that looks whole.
+What may be replaced is decided by ``shieldwall.core.outputs`` (never anything shieldwall did
+not create).
 """
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from shieldwall.core.jsonutil import json_default
+from shieldwall.core.outputs import check_output_dir, install_directory
 
 TABLE_FILES = ("truth", "tracks", "detections", "interceptors", "events")
 
@@ -44,6 +45,7 @@ def write_run_directory(
     tables: Mapping[str, Mapping[str, Any]],
     run_info: Mapping[str, Any] | None = None,
     finalize: Callable[[Path], Any] | None = None,
+    overwrite: bool = False,
 ) -> Path:
     """Write the results directory atomically and return its path.
 
@@ -51,15 +53,14 @@ def write_run_directory(
     data files are written and before the directory is moved into place (the report writer).
     ``run_info`` (wall time, host) is kept apart from ``summary.json`` so that the summary is
     bit-identical for the same seed.
+
+    ``outdir`` must be new, an empty directory, or (with ``overwrite=True``) the results
+    directory of an earlier run; anything else raises ``InputError`` and nothing is touched
+    (``shieldwall.core.outputs``). The directory gets the results marker.
     """
-    outdir = Path(outdir)
-    parent = outdir.resolve().parent
-    parent.mkdir(parents=True, exist_ok=True)
-    tmp = parent / f".{outdir.name}.partial-{os.getpid()}"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir()
-    try:
+    target = check_output_dir(outdir, "run", overwrite=overwrite)
+
+    def build(tmp: Path) -> None:
         for name in TABLE_FILES:
             pq.write_table(_table(tables[name]), tmp / f"{name}.parquet")
         write_json(tmp / "scenario.json", scenario_doc)
@@ -68,17 +69,9 @@ def write_run_directory(
         write_json(tmp / "summary.json", summary)
         if finalize is not None:
             finalize(tmp)
-        if outdir.exists():
-            old = parent / f".{outdir.name}.old-{os.getpid()}"
-            outdir.rename(old)
-            tmp.rename(outdir)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            tmp.rename(outdir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return outdir
+
+    install_directory(target, build, shown=str(outdir))
+    return Path(outdir)
 
 
 def read_table(outdir: Path, name: str) -> pa.Table:

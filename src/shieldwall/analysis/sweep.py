@@ -41,6 +41,7 @@ from shieldwall.analysis.montecarlo import (
     write_json_atomic,
 )
 from shieldwall.core.errors import InputError
+from shieldwall.core.outputs import RESUME, check_output_dir, prepare_directory_in_place
 from shieldwall.scenario import Scenario, format_path, load_scenario, load_scenario_text
 
 SWEEP_FILE = "sweep.json"
@@ -218,7 +219,7 @@ class SweepResult:
 def run_sweep(scenario: str | Path, sets: Sequence[str | SweepAxis], n: int,
               outdir: str | Path, seed: int | None = None, *, workers: int | None = None,
               executor: Any = None, resume: bool = False, progress: bool = True,
-              **mc_options: Any) -> SweepResult:
+              overwrite: bool = False, **mc_options: Any) -> SweepResult:
     """Run one Monte Carlo study of ``n`` replications per point of the full-factorial grid.
 
     Parameters
@@ -230,6 +231,8 @@ def run_sweep(scenario: str | Path, sets: Sequence[str | SweepAxis], n: int,
     seed : study seed shared by every point (default: the scenario's)
     workers, executor : as for ``monte_carlo``
     resume : continue an interrupted sweep (each point resumes its own study)
+    overwrite : replace a previous sweep in ``outdir`` (only a directory shieldwall wrote as a
+        sweep; see ``shieldwall.core.outputs``)
     progress : show a progress bar per point
     mc_options : further keyword arguments of ``monte_carlo``
 
@@ -258,15 +261,19 @@ def run_sweep(scenario: str | Path, sets: Sequence[str | SweepAxis], n: int,
     out = Path(outdir)
     index_path = out / SWEEP_FILE
     axes_doc = [{"path": a.path, "values": list(a.values)} for a in axes]
-    if index_path.exists():
-        old = json.loads(index_path.read_text(encoding="utf-8"))
-        if not resume:
-            raise InputError(str(out), "already holds a sweep; pass --resume to continue "
-                                       "it, or choose another output directory")
-        if old.get("axes") != axes_doc:
+    # What may be written there: shieldwall.core.outputs (never a foreign directory).
+    target = check_output_dir(out, "sweep", overwrite=overwrite, resume=resume)
+    if target.state == RESUME and index_path.exists():
+        try:
+            old = json.loads(index_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as err:
+            raise InputError(str(index_path), f"cannot read the sweep index to resume "
+                                              f"({err})") from None
+        if not isinstance(old, dict) or old.get("axes") != axes_doc:
             raise InputError(str(index_path), f"cannot resume: the sweep was over "
-                                              f"{old.get('axes')}, not {axes_doc}")
-    out.mkdir(parents=True, exist_ok=True)
+                                              f"{old.get('axes') if isinstance(old, dict) else old}"
+                                              f", not {axes_doc}")
+    prepare_directory_in_place(target)
 
     points: list[dict[str, Any]] = []
     for k, combo in enumerate(grid):
@@ -280,9 +287,9 @@ def run_sweep(scenario: str | Path, sets: Sequence[str | SweepAxis], n: int,
     studies: list[MonteCarloResult] = []
     for k, sc in enumerate(scenarios):
         pdir = out / points[k]["dir"]
-        study_resume = resume and (pdir / "study.json").exists()
+        # A point's study resumes when it is there (resume=True on a missing study starts it).
         res = monte_carlo(sc, n, seed=seed, executor=executor, outdir=pdir,
-                          resume=study_resume, progress=progress, workers=workers,
+                          resume=resume, progress=progress, workers=workers,
                           label=f"point {k + 1}/{len(grid)}", **mc_options)
         studies.append(res)
         s = res.summary
@@ -316,7 +323,7 @@ def run_sweep(scenario: str | Path, sets: Sequence[str | SweepAxis], n: int,
 def run_sweep_command(scenario_file: str | Path, sets: Sequence[str], n: int,
                       outdir: str | Path, seed: int | None = None,
                       workers: int | None = None, scheduler: str | None = None,
-                      resume: bool = False) -> SweepResult:
+                      resume: bool = False, overwrite: bool = False) -> SweepResult:
     """``shieldwall sweep``: run the grid and print one line per point.
 
     Raises ``InputError`` for bad input and ``StudyInterrupted`` (with ``seed``) on Ctrl-C.
@@ -329,7 +336,7 @@ def run_sweep_command(scenario_file: str | Path, sets: Sequence[str], n: int,
     executor, client = study_executor(workers, scheduler)
     try:
         result = run_sweep(scenario_file, sets, n, outdir, seed=base_seed, workers=workers,
-                           executor=executor, resume=resume)
+                           executor=executor, resume=resume, overwrite=overwrite)
     except StudyInterrupted as stop:
         stop.seed = base_seed
         raise

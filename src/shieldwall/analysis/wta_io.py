@@ -26,6 +26,7 @@ import numpy as np
 
 from shieldwall.c2.wta import WTASolution, solve_wta
 from shieldwall.core.errors import InputError
+from shieldwall.core.outputs import atomic_output_file, check_output_file
 from shieldwall.core.types import FloatArray, IntArray
 
 
@@ -133,7 +134,9 @@ def solution_document(solution: WTASolution) -> dict[str, Any]:
 
 
 def write_solution(path: str | Path, solution: WTASolution) -> None:
-    """Write the solution JSON (``InputError`` when the file cannot be written)."""
+    """Write the solution JSON atomically (``InputError`` when the file cannot be written:
+    a directory, a device, the empty path, a path under a file; an existing regular file is
+    replaced, missing parent directories are created)."""
     doc = solution_document(solution)
     fields = []
     for key, value in doc.items():
@@ -144,7 +147,8 @@ def write_solution(path: str | Path, solution: WTASolution) -> None:
         else:
             fields.append(f"  {json.dumps(key)}: {json.dumps(value)}")
     try:
-        Path(path).write_text("{\n" + ",\n".join(fields) + "\n}\n", encoding="utf-8")
+        with atomic_output_file(path) as handle:
+            handle.write("{\n" + ",\n".join(fields) + "\n}\n")
     except OSError as err:
         raise InputError(str(path), f"cannot write the file ({err.strerror})") from None
 
@@ -163,6 +167,7 @@ def solve_instance_file(instance_path: str | Path, solution_path: str | Path,
     if solver not in ("auto", "greedy", "heuristic", "exact"):
         raise InputError(str(instance_path), f"unknown solver {solver!r}; expected auto, "
                          "greedy, heuristic or exact", "--solver")
+    check_output_file(solution_path, inputs=[instance_path])  # before solving, not after
     instance = read_instance(instance_path)
     solution = solve_wta(instance.values, instance.counts, instance.pk, solver=solver,
                          time_limit_s=time_limit_s)

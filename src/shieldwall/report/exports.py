@@ -882,6 +882,30 @@ def load_export_run(outdir: Path,
     return prepare_export(load_run(Path(outdir)), tolerance_m)
 
 
+def render_exports(outdir: Path, formats: Sequence[str] = EXPORT_FORMATS,
+                   tolerance_m: float | None = DEFAULT_TOLERANCE_M) -> dict[str, str]:
+    """The export documents of a results directory, ``{file name: text}``, nothing written
+    (``InputError`` naming the file on a missing or corrupt input, or an unknown format)."""
+    outdir = Path(outdir)
+    unknown = [f for f in formats if f not in EXPORT_NAMES]
+    if unknown:
+        raise InputError("<formats>", f"unknown export format(s) {unknown}; expected any of "
+                                      f"{list(EXPORT_FORMATS)}")
+    ex = load_export_run(outdir, tolerance_m)
+    texts: dict[str, str] = {}
+    for fmt in dict.fromkeys(formats):
+        if fmt == "geojson":
+            text = json.dumps(geojson_document(ex), separators=(",", ":"),
+                              allow_nan=False) + "\n"
+        elif fmt == "kml":
+            text = kml_document(ex)
+        else:
+            text = json.dumps(czml_document(ex), separators=(",", ":"),
+                              allow_nan=False) + "\n"
+        texts[EXPORT_NAMES[fmt]] = text
+    return texts
+
+
 def write_exports(outdir: Path, formats: Sequence[str] = EXPORT_FORMATS,
                   tolerance_m: float | None = DEFAULT_TOLERANCE_M) -> list[Path]:
     """Write ``run.geojson``, ``run.kml`` and ``run.czml`` (those in ``formats``) atomically.
@@ -899,19 +923,5 @@ def write_exports(outdir: Path, formats: Sequence[str] = EXPORT_FORMATS,
     missing or corrupt input (nothing is written then) or an unknown format.
     """
     outdir = Path(outdir)
-    unknown = [f for f in formats if f not in EXPORT_NAMES]
-    if unknown:
-        raise InputError("<formats>", f"unknown export format(s) {unknown}; expected any of "
-                                      f"{list(EXPORT_FORMATS)}")
-    ex = load_export_run(outdir, tolerance_m)
-    texts: dict[str, str] = {}
-    for fmt in dict.fromkeys(formats):
-        if fmt == "geojson":
-            texts[fmt] = json.dumps(geojson_document(ex), separators=(",", ":"),
-                                    allow_nan=False) + "\n"
-        elif fmt == "kml":
-            texts[fmt] = kml_document(ex)
-        else:
-            texts[fmt] = json.dumps(czml_document(ex), separators=(",", ":"),
-                                    allow_nan=False) + "\n"
-    return [write_text_atomic(outdir / EXPORT_NAMES[fmt], texts[fmt]) for fmt in texts]
+    texts = render_exports(outdir, formats, tolerance_m)
+    return [write_text_atomic(outdir / name, text) for name, text in texts.items()]

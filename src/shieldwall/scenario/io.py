@@ -46,7 +46,13 @@ def _parse_yaml(text: str, file: str) -> tuple[Any, yaml.Node | None]:
         check_yaml_size(text)
     except YamlLimitError as err:
         raise InputError(file, f"{err.problem} (input limit)") from None
-    loader = YamlLoader(text)
+    try:
+        loader = YamlLoader(text)
+    except yaml.reader.ReaderError as err:  # PyYAML reads the whole text first: NUL, ESC, ...
+        char = err.character if isinstance(err.character, int) else ord(err.character)
+        raise InputError(file, f"malformed YAML: character #x{char:04x} is not allowed in YAML "
+                         "text (control characters other than tab and line breaks)",
+                         line=text.count("\n", 0, err.position) + 1) from None
     try:
         node = loader.get_single_node()
         if node is None:

@@ -38,8 +38,6 @@ from __future__ import annotations
 
 import csv
 import math
-import os
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -51,6 +49,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shieldwall.core.errors import InputError
+from shieldwall.core.outputs import atomic_output_file
 from shieldwall.core.types import FloatArray, IntArray
 from shieldwall.tracking.imm import ImmTracker
 from shieldwall.tracking.models import (
@@ -332,17 +331,14 @@ def run_tracker(dets: DetectionTable, sensor: SensorConfig | None = None,
 
 
 def write_tracks_csv(run: TrackRun, path: str | Path) -> None:
-    """Write the tracks CSV atomically (a partial file is never left under ``path``)."""
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".part", dir=p.parent)
-    try:
-        with os.fdopen(fd, "w", newline="", encoding="utf-8") as handle:
-            handle.write(",".join(TRACK_COLUMNS) + "\n")
-            data = np.column_stack([run.time_s, run.track_id, run.pos, run.vel])
-            np.savetxt(handle, data, delimiter=",",
-                       fmt=["%.6f", "%d", "%.3f", "%.3f", "%.3f", "%.4f", "%.4f", "%.4f"])
-        os.replace(tmp, p)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write the tracks CSV atomically (a partial file is never left under ``path``).
+
+    An existing regular file is replaced; a directory, a device, the empty path or a path
+    under a file is refused with ``InputError`` (``shieldwall.core.outputs``); missing parent
+    directories are created.
+    """
+    with atomic_output_file(path) as handle:
+        handle.write(",".join(TRACK_COLUMNS) + "\n")
+        data = np.column_stack([run.time_s, run.track_id, run.pos, run.vel])
+        np.savetxt(handle, data, delimiter=",",
+                   fmt=["%.6f", "%d", "%.3f", "%.3f", "%.3f", "%.4f", "%.4f", "%.4f"])

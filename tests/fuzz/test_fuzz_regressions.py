@@ -1,0 +1,50 @@
+"""The smallest inputs of the fuzz campaigns' findings, kept as fixed cases (benchmarks/RESULTS.md
+"Fuzz campaign"): each must now exit 2 with one paragraph naming the file, or exit 0."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fuzzkit import exit_problems, invoke
+
+GOOD_CSV = (b"time_s,range_m,azimuth_rad,elevation_rad\n0,20000,0.5,0.1\n1,19800,0.5,0.1\n"
+            b"2,19600,0.5,0.1\n")
+
+SCENARIO_CASES = {
+    # PyYAML's reader rejects control characters before parsing (ReaderError escaped)
+    "nul-byte": b"name: x\n\x00",
+    "control-character": b"name: x\x01\n",
+    "escape-sequence": b"name: x\n\x1b[31m\n",
+}
+SENSOR_CASES = {
+    "latin-1": "sigma_range_m: 20.0  # café\n".encode("latin-1"),
+    "deep-nesting": b"tracker: " + b"[" * 20000 + b"]" * 20000 + b"\n",
+    "alias-bomb": b"tracker: [&a0 [x, x, x, x, x, x, x, x, x], &a1 [*a0, *a0, *a0, *a0, *a0, "
+                  b"*a0, *a0, *a0, *a0], &a2 [*a1, *a1, *a1, *a1, *a1, *a1, *a1, *a1, *a1], "
+                  b"&a3 [*a2, *a2, *a2, *a2, *a2, *a2, *a2, *a2, *a2], &a4 [*a3, *a3, *a3, "
+                  b"*a3, *a3, *a3, *a3, *a3, *a3], &a5 [*a4, *a4, *a4, *a4, *a4, *a4, *a4, *a4, "
+                  b"*a4], &a6 [*a5, *a5, *a5, *a5, *a5, *a5, *a5, *a5, *a5]]\n",
+    "nul-byte": b"sigma_range_m: 20.0\n\x00\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(SCENARIO_CASES))
+def test_scenario_finding(tmp_path: Path, name: str) -> None:
+    path = tmp_path / "scenario.yaml"
+    path.write_bytes(SCENARIO_CASES[name])
+    outcome = invoke(["validate", path], 10.0)
+    assert outcome.exit_code == 2 and exit_problems(outcome, [path]) == [], outcome
+    assert "\n" not in outcome.stderr.strip()
+
+
+@pytest.mark.parametrize("name", sorted(SENSOR_CASES))
+def test_sensor_finding(tmp_path: Path, name: str) -> None:
+    det = tmp_path / "detections.csv"
+    det.write_bytes(GOOD_CSV)
+    sensor = tmp_path / "sensor.yaml"
+    sensor.write_bytes(SENSOR_CASES[name])
+    out = tmp_path / "tracks.csv"
+    outcome = invoke(["track", det, "-o", out, "--sensor", sensor], 10.0)
+    assert outcome.exit_code == 2 and exit_problems(outcome, [sensor]) == [], outcome
+    assert not out.exists()
