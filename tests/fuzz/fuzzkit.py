@@ -242,15 +242,29 @@ class Findings:
         old = self.items.get(signature)
         if old is None:
             self.items[signature] = Finding(signature, command, detail, data, suffix, extra)
+            self._live({"test": self.test, "signature": signature, "command": command,
+                        "detail": detail[:2000], "input": data[:4000].decode("latin-1")})
         else:
             old.count += 1
             if len(data) < len(old.reproducer):
                 old.reproducer, old.detail, old.command, old.extra = data, detail, command, extra
 
+    def _live(self, record: dict[str, Any]) -> None:
+        """Append to FINDINGS_DIR/live.jsonl at once (a campaign stopped by its time box keeps
+        what it found)."""
+        if FINDINGS_DIR:
+            Path(FINDINGS_DIR).mkdir(parents=True, exist_ok=True)
+            with (Path(FINDINGS_DIR) / "live.jsonl").open("a", encoding="utf-8") as handle:
+                handle.write(json.dumps(record) + "\n")
+
     def check(self, outcome: Outcome, files: Sequence[Path | str], reproducer: bytes | str,
               suffix: str, more: Sequence[tuple[str, str]] = (), **extra: Any) -> bool:
         """Record every exit-contract breach of ``outcome`` plus ``more``; True when none."""
         self.cases += 1
+        if self.cases % 500 == 0:
+            self._live({"test": self.test, "progress": self.cases,
+                        "seconds": round(time.perf_counter() - self.t0, 1),
+                        "outcomes": self.outcomes, "findings": len(self.items)})
         self.tally("timeout" if outcome.timed_out else f"exit {outcome.exit_code}")
         problems = [*exit_problems(outcome, files), *more]
         command = "shieldwall " + " ".join(outcome.args)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import fuzzkit
 import pytest
 from fuzzkit import CaseTimeout, Findings, Outcome, exit_problems, invoke, time_bound
 
@@ -54,7 +55,9 @@ def test_invoke_runs_the_cli_in_process(tmp_path: Path, example_path: Path) -> N
     assert bad.stderr.startswith(f"error: {missing}")
 
 
-def test_findings_keep_the_smallest_input_per_signature() -> None:
+def test_findings_keep_the_smallest_input_per_signature(monkeypatch: pytest.MonkeyPatch
+                                                        ) -> None:
+    monkeypatch.setattr(fuzzkit, "FINDINGS_DIR", None)
     findings = Findings("self-test")
     crash = _outcome(1, "", ValueError("oops"))
     assert not findings.check(crash, ["x.yaml"], b"long input", ".yaml")
