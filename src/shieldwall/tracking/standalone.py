@@ -37,20 +37,29 @@ Tracks CSV: one row per confirmed track per scan time:
 from __future__ import annotations
 
 import csv
+import io
 import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import numpy as np
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    AllowInfNan,
+    BaseModel,
+    ConfigDict,
+    Field,
+    Strict,
+    ValidationError,
+    model_validator,
+)
 
 from shieldwall.core.errors import InputError
 from shieldwall.core.outputs import atomic_output_file
 from shieldwall.core.types import FloatArray, IntArray
+from shieldwall.scenario.io import _parse_yaml, line_of
 from shieldwall.tracking.imm import ImmTracker
 from shieldwall.tracking.models import (
     STANDARD_GRAVITY_MPS2,
@@ -68,6 +77,12 @@ TRACK_COLUMNS = ("time_s", "track_id", "x_m", "y_m", "z_m", "vx_mps", "vy_mps", 
 ModelName = Literal["cv", "ca", "ct+", "ct-", "ballistic"]
 
 
+#: A finite number (YAML ``.nan``/``.inf`` and booleans are refused; ints are accepted).
+Real = Annotated[float, Strict(), AllowInfNan(False)]
+#: A whole number (booleans and floats are refused).
+Whole = Annotated[int, Strict()]
+
+
 class TrackerOptions(BaseModel):
     """Tracker choices of SENSOR.yaml's ``tracker`` block."""
 
@@ -76,40 +91,64 @@ class TrackerOptions(BaseModel):
     filter: Literal["ekf", "ukf"] = "ekf"
     confirmation: Literal["score", "m_of_n"] = "score"
     models: tuple[ModelName, ...] = Field(default=("cv", "ct+", "ct-"), min_length=1)
-    turn_accel_g: float = Field(default=3.0, gt=0)
+    turn_accel_g: Real = Field(default=3.0, gt=0, le=100)
     # Defaults (benchmarks/RESULTS.md "Tracking vs Stone Soup"): a nearly noise-free CV mode
     # for straight flight, the turn/CA/ballistic modes carry the maneuvers. A 60 s CV sojourn
     # against 5 s in a maneuver mode keeps the turn modes' share (and the mixture spread they
     # add to the covariance) small on straight legs while a 3 g turn is still picked up
     # within a scan or two.
-    cv_q_m2_s3: float = Field(default=0.001, gt=0)
-    maneuver_q_m2_s3: float = Field(default=30.0, gt=0)
-    cv_sojourn_s: float = Field(default=60.0, gt=0)
-    maneuver_sojourn_s: float = Field(default=5.0, gt=0)
-    initial_velocity_std_mps: float = Field(default=300.0, gt=0)
-    false_confirm_probability: float = Field(default=1e-4, gt=0, lt=1)
-    gate_probability: float = Field(default=0.9999, gt=0, lt=1)
-    score_drop: float = Field(default=7.0, gt=0)
-    delete_misses: int = Field(default=4, ge=1)
+    cv_q_m2_s3: Real = Field(default=0.001, gt=0)
+    maneuver_q_m2_s3: Real = Field(default=30.0, gt=0)
+    cv_sojourn_s: Real = Field(default=60.0, gt=0)
+    maneuver_sojourn_s: Real = Field(default=5.0, gt=0)
+    initial_velocity_std_mps: Real = Field(default=300.0, gt=0)
+    false_confirm_probability: Real = Field(default=1e-4, gt=0, lt=1)
+    gate_probability: Real = Field(default=0.9999, gt=0, lt=1)
+    score_drop: Real = Field(default=7.0, gt=0)
+    delete_misses: Whole = Field(default=4, ge=1, le=1000)
+
+
+#: Pairs of SENSOR.yaml settings where the first must be below the second.
+ORDERED_LIMITS = (("min_range_m", "max_range_m"), ("min_elevation_rad", "max_elevation_rad"))
 
 
 class SensorConfig(BaseModel):
-    """SENSOR.yaml of DESIGN.md §6.3 (module docstring), every key optional."""
+    """SENSOR.yaml of DESIGN.md §6.3 (module docstring), every key optional.
+
+    Besides each field's own range, ``min_range_m < max_range_m`` and ``min_elevation_rad <
+    max_elevation_rad`` (inverted limits would leave no coverage: no track, no error).
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    sigma_range_m: float = Field(default=20.0, gt=0)
-    sigma_azimuth_rad: float = Field(default=0.002, gt=0)
-    sigma_elevation_rad: float = Field(default=0.002, gt=0)
-    sigma_range_rate_mps: float = Field(default=1.0, gt=0)
-    detection_probability: float = Field(default=0.9, gt=0, le=1)
-    clutter_per_scan: float = Field(default=20.0, ge=0)
-    max_range_m: float = Field(default=180_000.0, gt=0)
-    scan_period_s: float = Field(default=1.0, gt=0)
-    min_range_m: float = Field(default=0.0, ge=0)
-    min_elevation_rad: float = Field(default=0.0, ge=-math.pi / 2, le=math.pi / 2)
-    max_elevation_rad: float = Field(default=math.pi / 2, ge=-math.pi / 2, le=math.pi / 2)
-    clutter_max_range_rate_mps: float = Field(default=500.0, gt=0)
+    sigma_range_m: Real = Field(default=20.0, gt=0)
+    sigma_azimuth_rad: Real = Field(default=0.002, gt=0, le=math.pi)
+    sigma_elevation_rad: Real = Field(default=0.002, gt=0, le=math.pi)
+    sigma_range_rate_mps: Real = Field(default=1.0, gt=0)
+    detection_probability: Real = Field(default=0.9, gt=0, le=1)
+    clutter_per_scan: Real = Field(default=20.0, ge=0)
+    max_range_m: Real = Field(default=180_000.0, gt=0, le=1e9)
+    # At most an hour: tracks coast for 8 scan periods, and a coast predicts across the gap.
+    scan_period_s: Real = Field(default=1.0, gt=0, le=3600)
+    min_range_m: Real = Field(default=0.0, ge=0)
+    min_elevation_rad: Real = Field(default=0.0, ge=-math.pi / 2, le=math.pi / 2)
+    max_elevation_rad: Real = Field(default=math.pi / 2, ge=-math.pi / 2, le=math.pi / 2)
+    clutter_max_range_rate_mps: Real = Field(default=500.0, gt=0)
     tracker: TrackerOptions = Field(default_factory=TrackerOptions)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> SensorConfig:
+        problem = self.inverted_limits()
+        if problem is not None:
+            raise ValueError(problem[1])
+        return self
+
+    def inverted_limits(self) -> tuple[str, str] | None:
+        """``(field, message)`` of the first pair of ``ORDERED_LIMITS`` not in order."""
+        for low, high in ORDERED_LIMITS:
+            if not getattr(self, low) < getattr(self, high):
+                return low, (f"{low} ({getattr(self, low)}) must be below {high} "
+                             f"({getattr(self, high)}); expected {low} < {high}")
+        return None
 
     def clutter_density(self, with_range_rate: bool) -> float:
         """False alarms per unit measurement volume per scan (m rad rad [m/s])."""
@@ -158,29 +197,38 @@ class SensorConfig(BaseModel):
 
 
 def load_sensor_config(path: str | Path | None) -> SensorConfig:
-    """Read SENSOR.yaml (None: the defaults); bad input raises ``InputError``."""
+    """Read SENSOR.yaml (None: the defaults); bad input raises ``InputError`` naming the field
+    and, where known, its line."""
     if path is None:
         return SensorConfig()
     p = Path(path)
     try:
-        doc = yaml.safe_load(p.read_text(encoding="utf-8"))
+        text = p.read_bytes().decode("utf-8-sig")
     except OSError as err:
         raise InputError(str(p), f"cannot read the file ({err.strerror})") from None
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        raise InputError(str(p), f"malformed YAML: {getattr(err, 'problem', err)}",
-                         line=mark.line + 1 if mark is not None else None) from None
+    except UnicodeDecodeError as err:
+        raise InputError(str(p), f"not UTF-8 text (byte {err.start}); expected a UTF-8 YAML "
+                         "file") from None
+    doc, root = _parse_yaml(text, str(p))
     if doc is None:
         doc = {}
     if not isinstance(doc, dict):
-        raise InputError(str(p), "expected a mapping of sensor settings at the top level")
+        raise InputError(str(p), "expected a mapping of sensor settings at the top level",
+                         line=line_of(root, ()))
     try:
         return SensorConfig.model_validate(doc)
     except ValidationError as err:
         first = err.errors()[0]
-        loc = ".".join(str(v) for v in first["loc"])
-        raise InputError(str(p), f"{first['msg']} (got {first.get('input')!r})",
-                         field=loc) from None
+        loc = tuple(first["loc"])
+        message = f"{first['msg']} (got {first.get('input')!r})"
+        if not loc:  # SensorConfig's ordered limits: name the setting the file gives
+            message = str(first.get("ctx", {}).get("error", first["msg"]))
+            for low, high in ORDERED_LIMITS:
+                if message.startswith(f"{low} ("):
+                    loc = (low,) if low in doc or high not in doc else (high,)
+        field = ".".join(str(v) for v in loc)
+        raise InputError(str(p), message, field=field or None,
+                         line=line_of(root, loc) if loc else None) from None
 
 
 @dataclass(frozen=True)
@@ -203,20 +251,53 @@ class DetectionTable:
         return np.zeros(self.time_s.size, np.int64)
 
 
-def read_detections_csv(path: str | Path) -> DetectionTable:
-    """Read and check a detections CSV; bad input raises ``InputError`` with the line."""
-    p = Path(path)
+#: Accepted magnitude of each column (beyond: a unit mistake or garbage; the tracker's
+#: arithmetic must stay finite). 1e10 s is 317 years (Unix times fit) and keeps a resolution
+#: of 2 microseconds; 1e9 m is 2.6 times the distance to the Moon.
+COLUMN_LIMITS = {
+    "time_s": (-1e10, 1e10, "a time in seconds within +-1e10"),
+    "range_m": (0.0, 1e9, "a range in metres, > 0 and at most 1e9"),
+    "azimuth_rad": (-2 * math.pi, 2 * math.pi, "an azimuth in radians within +-2 pi"),
+    "elevation_rad": (-math.pi / 2, math.pi / 2, "an elevation in radians within +-pi/2"),
+    "range_rate_mps": (-1e5, 1e5, "a range rate in m/s within +-1e5"),
+}
+
+
+def _decode(p: Path) -> str:
+    """The file's text: UTF-8, a leading byte-order mark dropped (spreadsheets write one)."""
     try:
-        handle = p.open(newline="", encoding="utf-8")
+        raw = p.read_bytes()
     except OSError as err:
         raise InputError(str(p), f"cannot read the file ({err.strerror})") from None
-    with handle:
-        reader = csv.reader(handle)
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = raw[:err.start].count(b"\n") + 1
+        raise InputError(str(p), f"not UTF-8 text (byte 0x{raw[err.start]:02x}); expected a "
+                         "UTF-8 CSV", line=line) from None
+
+
+def read_detections_csv(path: str | Path) -> DetectionTable:
+    """Read and check a detections CSV; bad input raises ``InputError`` with the line.
+
+    UTF-8 (a byte-order mark is accepted), one header naming each column once, every value a
+    finite number within ``COLUMN_LIMITS``, rows sorted by time; blank lines are skipped.
+    """
+    p = Path(path)
+    text = _decode(p)
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
         header = next(reader, None)
         if header is None:
             raise InputError(str(p), "empty file: expected the header "
                              + ",".join(REQUIRED_COLUMNS), line=1)
         names = [h.strip() for h in header]
+        seen: set[str] = set()
+        for name in names:
+            if name in seen:
+                raise InputError(str(p), f"column {name} appears twice in the header; expected "
+                                 "each column once", field=name, line=1)
+            seen.add(name)
         missing = [c for c in REQUIRED_COLUMNS if c not in names]
         if missing:
             raise InputError(str(p), f"missing column(s) {', '.join(missing)}; expected the "
@@ -230,7 +311,8 @@ def read_detections_csv(path: str | Path) -> DetectionTable:
         cols = list(REQUIRED_COLUMNS) + [c for c in OPTIONAL_COLUMNS if c in names]
         index = [names.index(c) for c in cols]
         rows: list[list[float]] = []
-        for lineno, row in enumerate(reader, start=2):
+        for row in reader:
+            lineno = reader.line_num
             if not row or all(not v.strip() for v in row):
                 continue
             if len(row) != len(names):
@@ -238,22 +320,28 @@ def read_detections_csv(path: str | Path) -> DetectionTable:
                                  line=lineno)
             values = []
             for c, i in zip(cols, index, strict=True):
+                low, high, what = COLUMN_LIMITS[c]
                 try:
                     v = float(row[i])
                 except ValueError:
-                    raise InputError(str(p), f"expected a number, found {row[i]!r}", field=c,
-                                     line=lineno) from None
+                    raise InputError(str(p), f"expected a number ({what}), found "
+                                     f"{row[i][:40]!r}", field=c, line=lineno) from None
                 if not math.isfinite(v):
-                    raise InputError(str(p), f"expected a finite number, found {row[i]!r}",
+                    raise InputError(str(p), f"expected a finite number ({what}), found "
+                                     f"{row[i]!r}", field=c, line=lineno)
+                if c == "range_m" and v <= 0:
+                    raise InputError(str(p), f"range must be > 0, found {row[i]!r}",
                                      field=c, line=lineno)
+                if not low <= v <= high:
+                    raise InputError(str(p), f"expected {what}, found {row[i]!r}", field=c,
+                                     line=lineno)
                 values.append(v)
-            if values[1] <= 0:
-                raise InputError(str(p), f"range must be > 0, found {row[index[1]]!r}",
-                                 field="range_m", line=lineno)
             if rows and values[0] < rows[-1][0]:
                 raise InputError(str(p), f"rows must be sorted by time: {values[0]} after "
                                  f"{rows[-1][0]}", field="time_s", line=lineno)
             rows.append(values)
+    except csv.Error as err:
+        raise InputError(str(p), f"malformed CSV ({err})", line=reader.line_num) from None
     data = np.array(rows, float).reshape(-1, len(cols))
     has_rr = "range_rate_mps" in cols
     return DetectionTable(time_s=data[:, 0], range_m=data[:, 1], azimuth_rad=data[:, 2],
@@ -293,6 +381,12 @@ def run_tracker(dets: DetectionTable, sensor: SensorConfig | None = None,
 
     ``progress(done, total)`` is called after each scan. Returns every confirmed track at
     every scan time.
+
+    A gap between scans longer than the tracker's coasting limit (``max_coast_s``, 8 scan
+    periods) ends every track before the next scan: all are past the coasting limit already
+    (the tracker itself would only delete them after trying them against that scan), and
+    predicting them across the gap costs work growing with its length (the ballistic mode
+    sub-steps every 2 s: a 1e9 s gap would stall the run). Track ids keep counting up.
     """
     sensor = sensor or SensorConfig()
     trk = tracker or sensor.make_tracker(dets.has_range_rate)
@@ -305,6 +399,10 @@ def run_tracker(dets: DetectionTable, sensor: SensorConfig | None = None,
     out_t, out_id, out_x, out_P, out_mu = [], [], [], [], []
     cpu = np.zeros(starts.size)
     for s, (a, b) in enumerate(zip(starts.tolist(), ends.tolist(), strict=True)):
+        if s and float(t[a] - t[starts[s - 1]]) > trk.max_coast_s and table.active().size:
+            fresh = trk.new_table(256)
+            fresh.next_id = table.next_id
+            table = fresh
         scan = _Scan(t[a:b], np.zeros(b - a, np.int64), dets.range_m[a:b],
                      dets.azimuth_rad[a:b], dets.elevation_rad[a:b], dets.range_rate_mps[a:b])
         c0 = time.process_time()
