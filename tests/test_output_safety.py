@@ -157,6 +157,7 @@ def test_same_kind_needs_overwrite_then_is_replaced_whole(tiny_yaml: Path,
     assert run_cli(tiny_yaml, out, "--seed", "1")[0] == 0
     marker = json.loads((out / MARKER).read_text())
     assert marker["kind"] == "run" and marker["version"]
+    assert marker["files"] == sorted(p.name for p in out.iterdir() if p.name != MARKER)
     first = tree(out)
     code, text = run_cli(tiny_yaml, out, "--seed", "2")
     assert code == 2 and "--overwrite" in text and str(out) in text

@@ -47,8 +47,9 @@ MARKER = ".shieldwall-results.json"
 #: in the order they are tested (an mc study also holds a summary.json).
 LEGACY_INDEX = (("sweep", "sweep.json"), ("mc", "study.json"), ("run", "summary.json"))
 
-#: top-level entries each kind writes (besides the marker); ``--overwrite`` refuses a results
-#: directory holding anything else, so files a user added are never deleted.
+#: top-level entries each kind writes (besides the marker, which may list more under "files");
+#: ``--overwrite`` refuses a results directory holding anything else, so files a user added
+#: are never deleted.
 KNOWN_ENTRIES: dict[str, frozenset[str]] = {
     "run": frozenset({"summary.json", "scenario.json", "run_info.json", "truth.parquet",
                       "tracks.parquet", "detections.parquet", "interceptors.parquet",
@@ -227,6 +228,7 @@ def check_output_dir(path: str | os.PathLike[str], kind: str, *, overwrite: bool
                                 "removes files it did not write: choose a new or empty "
                                 "directory")
     other, marked = found
+    marker = read_marker(p) if marked else None
     if other != kind:
         raise InputError(shown, f"holds the results of {_command(other)}, not of "
                                 f"{_command(kind)}; choose another output directory")
@@ -241,7 +243,9 @@ def check_output_dir(path: str | os.PathLike[str], kind: str, *, overwrite: bool
         raise InputError(shown, f"looks like results of {_command(kind)} written by an older "
                                 f"shieldwall (no {MARKER}); it is replaced only with "
                                 f"--overwrite{again}, or choose another output directory")
-    known = KNOWN_ENTRIES.get(kind, frozenset())
+    known = set(KNOWN_ENTRIES.get(kind, frozenset()))
+    if marker is not None and isinstance(marker.get("files"), list):
+        known.update(str(name) for name in marker["files"])
     foreign = [e for e in entries if e != MARKER and e not in known
                and not _is_temp_leftover(e)]
     if foreign:
@@ -291,7 +295,8 @@ def install_directory(target: DirTarget, build: Callable[[Path], Any],
     tmp = _aside(dest, "partial")
     try:
         build(tmp)
-        write_marker(tmp, target.kind)
+        # The marker lists what was written, so a later --overwrite knows these are ours.
+        write_marker(tmp, target.kind, files=sorted(os.listdir(tmp)))
         # Re-check right before the move: the path may have changed while we worked.
         now = check_output_dir(dest, target.kind, overwrite=target.state == REPLACE,
                                option=shown)
