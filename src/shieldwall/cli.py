@@ -11,16 +11,45 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import numpy as np
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from shieldwall.catalog import catalog_table_rows, load_catalog
 from shieldwall.core.errors import InputError
-from shieldwall.scenario import load_scenario, scenario_json_schema
+
+
+# The catalog and scenario layers (pydantic models, YAML, geography) cost about half a second
+# of start-up; commands that do not read a scenario (``track``, ``--help``) never import them.
+def load_scenario(path: Path) -> Any:
+    """``shieldwall.scenario.load_scenario`` (imported on first use)."""
+    from shieldwall.scenario import load_scenario as load
+
+    return load(path)
+
+
+def scenario_json_schema() -> Any:
+    """``shieldwall.scenario.scenario_json_schema`` (imported on first use)."""
+    from shieldwall.scenario import scenario_json_schema as schema_of
+
+    return schema_of()
+
+
+def load_catalog() -> Any:
+    """``shieldwall.catalog.load_catalog`` (imported on first use)."""
+    from shieldwall.catalog import load_catalog as load
+
+    return load()
+
+
+def catalog_table_rows(records: Any) -> Any:
+    """``shieldwall.catalog.catalog_table_rows`` (imported on first use)."""
+    from shieldwall.catalog import catalog_table_rows as rows_of
+
+    return rows_of(records)
+
 
 app = typer.Typer(
     name="shieldwall",

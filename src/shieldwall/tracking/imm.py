@@ -62,10 +62,6 @@ from functools import cached_property
 from typing import Any, Literal
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
-from scipy.spatial import cKDTree
 
 from shieldwall.core.errors import ShieldwallError
 from shieldwall.core.types import FloatArray, IntArray
@@ -76,6 +72,7 @@ from shieldwall.tracking.imm_kernels import (
     MODEL_CT,
     MODEL_CV,
     N_MODEL_PARAMS,
+    close_pairs,
     combine,
     ekf_measure,
     ekf_update_assigned,
@@ -551,6 +548,9 @@ class ImmTracker:
             return pairs_t, pairs_d, np.ones(pairs_t.size), beta0
         m_ids, d_local = np.unique(pairs_d, return_inverse=True)
         n_t = n
+        from scipy.sparse import coo_matrix  # lazy (scipy's import time), as below
+        from scipy.sparse.csgraph import connected_components
+
         graph = coo_matrix((np.ones(pairs_t.size), (pairs_t, n_t + d_local)),
                            shape=(n_t + m_ids.size, n_t + m_ids.size))
         _, label = connected_components(graph, directed=False)
@@ -736,7 +736,7 @@ class ImmTracker:
         pos = table.x[live, 0:3]
         var = np.trace(table.P[live, 0:3, 0:3], axis1=1, axis2=2)
         radius = min(float(np.sqrt(self._merge_threshold * 2.0 * var.max())), 10_000.0)
-        pairs = cKDTree(pos).query_pairs(radius, output_type="ndarray")
+        pairs = close_pairs(np.ascontiguousarray(pos), radius)
         if pairs.size == 0:
             return
         a, b = pairs[:, 0], pairs[:, 1]
@@ -883,6 +883,8 @@ def _gnn_cluster(ti: IntArray, dj: IntArray, cost: FloatArray) -> IntArray:
     dense[np.arange(nr), nc + np.arange(nr)] = 0.0
     pair_of = np.full((nr, nc), -1, np.int64)
     pair_of[r_inv, c_inv] = np.arange(cost.size)
+    from scipy.optimize import linear_sum_assignment
+
     r, c = linear_sum_assignment(np.minimum(dense, big))
     real = c < nc
     chosen = pair_of[r[real], c[real]]

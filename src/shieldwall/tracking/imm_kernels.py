@@ -624,3 +624,35 @@ def mix_predict(xm: FloatArray, Pm: FloatArray, mu: FloatArray, dt: FloatArray,
             cbar[a, j] = cbar[a, j] / tot
     x, P = combine(xo, Po, cbar)
     return xo, Po, cbar, x, P
+
+
+@njit(cache=True, error_model="numpy")
+def close_pairs(pos: FloatArray, radius: float) -> np.ndarray:
+    """Index pairs ``(i, j)``, ``i < j``, of the points ``pos (n, 3)`` at most ``radius``
+    apart (``|p_i - p_j|^2 <= radius^2``, as ``scipy.spatial.cKDTree.query_pairs``), by a
+    sweep along the first coordinate; ``(p, 2)`` int64, in no particular order."""
+    n = pos.shape[0]
+    order = np.argsort(pos[:, 0], kind="mergesort")
+    r2 = radius * radius
+    cap = 16
+    out = np.empty((cap, 2), np.int64)
+    c = 0
+    for a in range(n):
+        i = order[a]
+        for b in range(a + 1, n):
+            j = order[b]
+            d0 = pos[j, 0] - pos[i, 0]
+            if d0 > radius:
+                break
+            d1 = pos[j, 1] - pos[i, 1]
+            d2 = pos[j, 2] - pos[i, 2]
+            if d0 * d0 + d1 * d1 + d2 * d2 <= r2:
+                if c == cap:
+                    cap *= 2
+                    grown = np.empty((cap, 2), np.int64)
+                    grown[:c] = out[:c]
+                    out = grown
+                out[c, 0] = min(i, j)
+                out[c, 1] = max(i, j)
+                c += 1
+    return out[:c].copy()

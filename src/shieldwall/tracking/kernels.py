@@ -51,7 +51,6 @@ with the analytic Jacobian (rows w.r.t. ``d``, chained with ``R_enu``)::
 from __future__ import annotations
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from shieldwall.core.types import BoolArray, FloatArray, IntArray
 from shieldwall.geo import EARTH_GM_M3_S2, EARTH_OMEGA_RAD_S, WGS84_A_M, WGS84_B_M
@@ -316,6 +315,8 @@ def gnn_assign_pairs(track_index: IntArray, detection_index: IntArray, cost: Flo
     pair_of = np.full((rows.size, cols.size), -1, np.int64)
     dense[r_inv, c_inv] = cost
     pair_of[r_inv, c_inv] = np.arange(cost.size)
+    from scipy.optimize import linear_sum_assignment  # lazy: 0.4 s to import
+
     r, c = linear_sum_assignment(dense)
     chosen = pair_of[r, c]
     return chosen[chosen >= 0]
@@ -338,6 +339,8 @@ def gnn_assign(cost: FloatArray, feasible: BoolArray) -> tuple[IntArray, IntArra
     finite = sub_c[sub_f]
     big = 1.0 + 2.0 * (np.abs(finite).sum() + 1.0) * min(sub_c.shape)
     c = np.where(sub_f, sub_c, big)
+    from scipy.optimize import linear_sum_assignment
+
     r, k = linear_sum_assignment(c)
     keep = sub_f[r, k]
     return rows_any[r[keep]].astype(np.int64), cols_any[k[keep]].astype(np.int64)

@@ -57,7 +57,6 @@ from functools import lru_cache
 from typing import Any, Protocol
 
 import numpy as np
-from scipy.stats import chi2
 
 from shieldwall.core.errors import ShieldwallError
 from shieldwall.core.types import BoolArray, FloatArray, IntArray
@@ -239,7 +238,11 @@ def _frame_of(site: Any) -> _Frame:
 
 @lru_cache(maxsize=64)
 def _gate_threshold(probability: float, dof: int) -> float:
-    return float(chi2.ppf(probability, dof))
+    # chi2.ppf(p, k) is 2 gammaincinv(k / 2, p) (scipy's chi2._ppf), without importing
+    # scipy.stats (a second of start-up)
+    from scipy.special import gammaincinv
+
+    return float(2.0 * gammaincinv(dof / 2.0, probability))
 
 
 @dataclass(frozen=True)
