@@ -1,4 +1,4 @@
-"""Stone Soup baseline tracker on a DESIGN.md §6.3 detections CSV (issue 3 benchmark).
+"""Stone Soup baseline tracker on a docs/formats.md §7 detections CSV (issue 3 benchmark).
 
 The standard Stone Soup multi-target configuration of its tutorials, sized for this problem:
 

@@ -1,4 +1,4 @@
-"""Seeded air-picture scenario for the tracking benchmark (issue 3), in the DESIGN.md §6.3 format.
+"""Seeded air-picture scenario for the tracking benchmark (issue 3), as docs/formats.md §7 files.
 
 One radar at the origin of a flat ENU frame (x east, y north, z up) measures range,
 azimuth (clockwise from north, ``atan2(x, y)``), elevation (``atan2(z, hypot(x, y))``) and
@@ -29,7 +29,7 @@ Files written to the output directory:
 - ``scenario.json``: the generator's arguments, for the cache check.
 
 Randomness: one ``SeedSequence(seed)`` spawns separate streams for the trajectories, the
-target detections and the clutter (DESIGN.md §4).
+target detections and the clutter (docs/formats.md §3).
 
 Usage::
 

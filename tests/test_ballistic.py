@@ -1,4 +1,4 @@
-"""Ballistic flight against independent references (DESIGN.md section 7): the Keplerian ellipse
+"""Ballistic flight against independent references (README, Validation): the Keplerian ellipse
 (range equation and Kepler's equation), the flat-earth range formula, energy and Jacobi-constant
 conservation, the shooting method's aim, and the curved-earth altitude gain."""
 

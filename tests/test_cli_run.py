@@ -1,5 +1,5 @@
-"""`shieldwall run` end to end on the bundled scenario: the results directory of DESIGN.md
-section 6.2, the printed summary, and clean failures."""
+"""`shieldwall run` end to end on the bundled scenario: the results directory of
+docs/formats.md §4, the printed summary, and clean failures."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``shieldwall track`` on DESIGN.md §6.3 files: a real scene end to end, and bad input."""
+"""``shieldwall track`` on docs/formats.md §7 files: a real scene end to end, and bad input."""
 
 from __future__ import annotations
 

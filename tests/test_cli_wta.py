@@ -1,4 +1,4 @@
-"""``shieldwall wta`` (DESIGN.md sections 6.1 and 6.4): the happy path and bad input -> exit 2."""
+"""``shieldwall wta`` (docs/formats.md §1 and §8): the happy path and bad input -> exit 2."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Flyout and guidance against independent references (DESIGN.md section 7, "PN guidance").
+"""Flyout and guidance against independent references (README, Validation: "PN guidance").
 
 - zero miss of proportional navigation against non-maneuvering targets (Zarchan ch. 2);
 - miss due to a step target maneuver with a first-order flight-control lag against the

@@ -1,4 +1,4 @@
-"""Static WTA (DESIGN.md section 6.4): objective by hand, MMR greedy vs brute-force optimum."""
+"""Static WTA (docs/formats.md §8): objective by hand, MMR greedy vs brute-force optimum."""
 
 from __future__ import annotations
 

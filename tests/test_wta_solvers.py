@@ -1,4 +1,4 @@
-"""Static WTA solvers (issue 4): heuristic and exact vs the brute-force optimum (DESIGN.md 7)."""
+"""Static WTA solvers (issue 4): heuristic and exact vs the brute-force optimum."""
 
 from __future__ import annotations
 

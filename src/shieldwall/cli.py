@@ -1,4 +1,4 @@
-"""The ``shieldwall`` command line (DESIGN.md section 6.1).
+"""The ``shieldwall`` command line (docs/formats.md §1).
 
 Exit 0 on success, 2 on bad input with a one-paragraph message on stderr
 (``error: <file>, line L, field 'x': message``), never a traceback for the user's mistakes.
@@ -451,7 +451,7 @@ def sweep(
 
 @app.command()
 def track(
-    detections: Annotated[Path, typer.Argument(help="Detections CSV (DESIGN.md §6.3).")],
+    detections: Annotated[Path, typer.Argument(help="Detections CSV (docs/formats.md §7).")],
     out: Annotated[Path, typer.Option("-o", "--out", help="Tracks CSV to write (an existing "
                                       "file is replaced; never a directory or a device).")],
     sensor: Annotated[Path | None, typer.Option("--sensor", help="SENSOR.yaml (noise, Pd, "

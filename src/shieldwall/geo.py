@@ -2,7 +2,7 @@
 
 Conversions call pymap3d (vectorized over numpy arrays). Angles inside are radians; the
 ``lat_deg``/``lon_deg`` names are the only places degrees appear. Azimuth is clockwise from north
-(``atan2(east, north)``), elevation above the local horizontal (DESIGN.md section 4).
+(``atan2(east, north)``), elevation above the local horizontal (docs/formats.md §3).
 
 The rotation ECEF -> ENU at geodetic latitude phi and longitude lambda is::
 

@@ -1,4 +1,4 @@
-"""Monte Carlo studies over any ``concurrent.futures.Executor`` (DESIGN.md sections 4, 6.2).
+"""Monte Carlo studies over any ``concurrent.futures.Executor`` (docs/formats.md §3, §5).
 
 A study is a pure function mapped over replication indices::
 
@@ -113,7 +113,7 @@ def scenario_hash(scenario: Scenario, perfect_information: bool | None = None) -
 # ------------------------------------------------------------------------ replication rows
 def replication_row(summary: Mapping[str, Any], scenario_hash: str,
                     wall_time_s: float, cpu_time_s: float = math.nan) -> dict[str, Any]:
-    """Flatten a run summary (DESIGN.md section 6.2) into one row of ``replications.parquet``.
+    """Flatten a run summary (docs/formats.md §4) into one row of ``replications.parquet``.
 
     Columns (stable for a given scenario): ``replication``, ``seed``, ``scenario_hash``,
     ``threats``, ``leakers``, ``any_leaker``, ``leakers_<class>``, ``intercepted_<class>``,
@@ -495,7 +495,7 @@ def monte_carlo(scenario: Scenario | str | Path, n: int, seed: int | None = None
     scenario : a validated scenario, or the path of a scenario file
     n : number of replications (indices ``0 .. n-1``)
     seed : study seed (default: the scenario's ``seed``); replication *i* draws from
-        ``SeedSequence(seed, spawn_key=(i,))`` (DESIGN.md section 4)
+        ``SeedSequence(seed, spawn_key=(i,))`` (docs/formats.md §3)
     executor : any ``concurrent.futures.Executor`` or a ``distributed.Client``; default a local
         process pool of ``workers`` processes owned (and repaired if it breaks) by this call
     outdir : study directory (``replications.parquet/``, ``study.json``, ``summary.json``);

@@ -1,4 +1,4 @@
-"""The results directory of ``shieldwall run`` (DESIGN.md section 6.2), written atomically.
+"""The results directory of ``shieldwall run`` (docs/formats.md §4), written atomically.
 
 Everything is first written into a hidden sibling directory; only when every file is complete
 is it renamed into place, so a crash or Ctrl-C never leaves a partial directory that looks whole.

@@ -1,4 +1,4 @@
-"""The WTA instance and solution files of ``shieldwall wta`` (DESIGN.md section 6.4).
+"""The WTA instance and solution files of ``shieldwall wta`` (docs/formats.md §8).
 
 Instance JSON::
 

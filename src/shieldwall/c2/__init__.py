@@ -1,14 +1,14 @@
 """Battle management (command and control): threat evaluation, engagement feasibility, and
 weapon-target assignment under doctrine.
 
-Pipeline of one cycle (DESIGN.md section 2, step 4)::
+Pipeline of one battle-management cycle (docs/internals.md, c2)::
 
     assessment = evaluate_threats(picture, assets, time_s)
     candidates = feasible_engagements(picture, assessment, units, rounds, interceptors, time_s)
     decisions = GreedyAssigner(doctrine).assign(candidates, assessment, rounds, free_channels,
                                                 engaged, time_s)
 
-The static WTA of DESIGN.md section 6.4 (``wta_objective``, ``greedy_mmr``, ``brute_force_wta``,
+The static WTA of docs/formats.md §8 (``wta_objective``, ``greedy_mmr``, ``brute_force_wta``,
 and the front end ``solve_wta``: greedy, heuristic, exact) is exposed for ``shieldwall wta``.
 """
 

@@ -1,4 +1,4 @@
-"""The static weapon-target assignment problem (DESIGN.md section 6.4) as pure functions.
+"""The static weapon-target assignment problem (docs/formats.md §8) as pure functions.
 
 Weapon types ``i = 1..I`` with ``n_i`` weapons each, targets ``j = 1..J`` of value ``V_j``, kill
 probabilities ``p_ij``. An assignment ``x`` (I x J, non-negative integers, ``sum_j x_ij <= n_i``)
@@ -289,7 +289,7 @@ AUTO_DEFAULT_TIME_LIMIT_S = 10.0
 
 @dataclass(frozen=True)
 class WTASolution:
-    """A solved static WTA instance (the solution JSON of DESIGN.md section 6.4, plus bounds).
+    """A solved static WTA instance (the solution JSON of docs/formats.md §8).
 
     Attributes
     ----------

@@ -1,4 +1,4 @@
-"""Exact static weapon-target assignment by outer approximation on HiGHS (DESIGN.md 6.4).
+"""Exact static weapon-target assignment by outer approximation on HiGHS (docs/formats.md §8).
 
 Problem: minimize ``F(x) = sum_j f_j(x_.j)``, ``f_j = V_j prod_i q_ij ** x_ij`` with
 ``q_ij = 1 - p_ij``, over integers ``x_ij >= 0`` with ``sum_j x_ij <= n_i``.

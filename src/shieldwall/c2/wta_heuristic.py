@@ -1,4 +1,4 @@
-"""Real-time improvement heuristic for the static weapon-target assignment (DESIGN.md 6.4).
+"""Real-time improvement heuristic for the static weapon-target assignment (docs/formats.md §8).
 
 Minimize ``F(x) = sum_j V_j prod_i (1 - p_ij) ** x_ij`` over non-negative integers ``x`` (I x J)
 with ``sum_j x_ij <= n_i``. Starting from the global maximum-marginal-return greedy

@@ -1,4 +1,4 @@
-"""Random streams (DESIGN.md section 4).
+"""Random streams (docs/formats.md §3).
 
 One ``SeedSequence(seed)`` per study; replication *i* uses ``SeedSequence(seed, spawn_key=(i,))``
 and each subsystem draws from its own child stream, keyed by a stable name, so adding a radar

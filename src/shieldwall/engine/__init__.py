@@ -1,4 +1,4 @@
-"""The engine: builds the world from a scenario and runs the step loop of DESIGN.md section 2."""
+"""The engine: builds the world from a scenario and runs the step loop of one raid."""
 
 from shieldwall.engine.simulate import RunResult, simulate
 from shieldwall.engine.world import World, build_world

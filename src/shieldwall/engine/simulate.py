@@ -1,4 +1,4 @@
-"""The step loop of one raid (DESIGN.md section 2).
+"""The step loop of one raid.
 
 Each step of length ``dt``: threats move (precomputed truth); radars that are due scan; the
 tracker updates tracks from their detections; every battle-management cycle the battle manager
@@ -7,7 +7,7 @@ switch is on), finds feasible engagements and assigns weapons under the doctrine
 launch, fly out under proportional navigation and are resolved at their closest approach inside
 the step; kill assessments arrive after their delay and survivors re-enter the problem. Every
 threat ends in exactly one fate. Randomness: one stream per component from the replication's
-``SeedSequence`` (DESIGN.md section 4).
+``SeedSequence`` (docs/formats.md §3).
 """
 
 from __future__ import annotations

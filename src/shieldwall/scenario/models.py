@@ -1,4 +1,4 @@
-"""Pydantic models of the scenario file (DESIGN.md section 6.1, the YAML users write).
+"""Pydantic models of the scenario file (docs/formats.md §2, the YAML users write).
 
 Pure data: no engine logic. Every model forbids unknown keys, so a misspelled field is an error
 rather than a silently ignored setting. Degrees and kilometres appear here only, at the edge;

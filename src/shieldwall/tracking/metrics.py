@@ -1,7 +1,7 @@
 """Tracking performance metrics: GOSPA, OSPA, NEES / NIS with chi-square bounds, continuity.
 
 Pure functions over numpy arrays (no I/O, no randomness), used by the tracking benchmark
-(``benchmarks/bench_tracking.py``) and by the filter-consistency tests (DESIGN.md §7).
+(``benchmarks/bench_tracking.py``) and by the filter-consistency tests (README, Validation).
 
 Units: positions in metres (any consistent unit works: the distances come out in the unit of
 the positions). The base metric of the set distances is the Euclidean norm over the last axis.

@@ -1,4 +1,4 @@
-"""The tracker alone on the plain files of DESIGN.md §6.3 (``shieldwall track``).
+"""The tracker alone on the plain files of docs/formats.md §7 (``shieldwall track``).
 
 Detections CSV (one row per detection, false alarms included), header
 ``time_s,range_m,azimuth_rad,elevation_rad`` and optionally ``range_rate_mps``; rows sorted by
@@ -113,7 +113,7 @@ ORDERED_LIMITS = (("min_range_m", "max_range_m"), ("min_elevation_rad", "max_ele
 
 
 class SensorConfig(BaseModel):
-    """SENSOR.yaml of DESIGN.md §6.3 (module docstring), every key optional.
+    """SENSOR.yaml of docs/formats.md §7 (module docstring), every key optional.
 
     Besides each field's own range, ``min_range_m < max_range_m`` and ``min_elevation_rad <
     max_elevation_rad`` (inverted limits would leave no coverage: no track, no error).
