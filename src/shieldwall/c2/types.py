@@ -16,6 +16,8 @@ from typing import Literal
 import numpy as np
 
 from shieldwall.core.types import THREAT_CLASSES, BoolArray, FloatArray, IntArray, ThreatClass
+from shieldwall.core.vocabulary import FIRE_POLICIES
+from shieldwall.scenario.models import Doctrine as DoctrineSettings
 
 
 @dataclass
@@ -240,9 +242,12 @@ class Candidates:
         return int(self.track_slot.shape[0])
 
 
+#: The scenario's doctrine block with every default: the one source of the defaults below.
+_SETTINGS = DoctrineSettings()
+
+
 def _default_salvo() -> dict[ThreatClass, int]:
-    return {ThreatClass.BALLISTIC: 2, ThreatClass.AEROBALLISTIC: 2, ThreatClass.CRUISE: 1,
-            ThreatClass.DRONE: 1, ThreatClass.DECOY: 1}
+    return {ThreatClass(k): int(v) for k, v in _SETTINGS.salvo.model_dump().items()}
 
 
 @dataclass(frozen=True)
@@ -271,19 +276,36 @@ class Doctrine:
         aeroballistic, or its value at risk is at least this (default: never by value).
     max_engagements_per_threat : int
         Total engagements (in flight plus completed) allowed against one track.
+    assigner : str
+        Registry name of the engine's weapon assigner (``core.vocabulary.ASSIGNERS``).
+
+    The defaults are the scenario file's (``scenario.models.Doctrine``).
     """
 
     salvo: Mapping[ThreatClass, int] = field(default_factory=_default_salvo)
-    policy: Literal["shoot_look_shoot", "shoot_shoot"] = "shoot_look_shoot"
-    min_pk: float = 0.3
-    cost_aware: bool = True
-    cost_per_value_usd: float = 1.0e6
+    policy: Literal["shoot_look_shoot", "shoot_shoot"] = _SETTINGS.policy
+    min_pk: float = _SETTINGS.min_pk
+    cost_aware: bool = _SETTINGS.cost_aware
+    cost_per_value_usd: float = _SETTINGS.cost_per_value_usd
     reserve_fraction: Mapping[str, float] = field(default_factory=dict)
     reserve_release_value: float = math.inf
-    max_engagements_per_threat: int = 3
+    max_engagements_per_threat: int = _SETTINGS.max_engagements_per_threat
+    assigner: str = _SETTINGS.assigner
+
+    @classmethod
+    def from_settings(cls, settings: DoctrineSettings) -> Doctrine:
+        """The battle manager's doctrine from the scenario's ``doctrine`` block (the scenario
+        model is the one place its fields and defaults are documented)."""
+        return cls(salvo={ThreatClass(k): int(v) for k, v in settings.salvo.model_dump().items()},
+                   policy=settings.policy, min_pk=settings.min_pk,
+                   cost_aware=settings.cost_aware,
+                   cost_per_value_usd=settings.cost_per_value_usd,
+                   reserve_fraction=dict(settings.reserve_fraction),
+                   max_engagements_per_threat=settings.max_engagements_per_threat,
+                   assigner=settings.assigner)
 
     def __post_init__(self) -> None:
-        if self.policy not in ("shoot_look_shoot", "shoot_shoot"):
+        if self.policy not in FIRE_POLICIES:
             raise ValueError(f"unknown fire policy {self.policy!r}")
         if not 0.0 <= self.min_pk <= 1.0:
             raise ValueError("min_pk must lie in [0, 1]")

@@ -10,6 +10,8 @@ left: ``remaining *= 1 - fraction`` (independent, uniformly spread damage).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from shieldwall.core.types import FloatArray
@@ -39,3 +41,15 @@ def damage_fraction(ground_distance_m: FloatArray, asset_radius_m: FloatArray,
     """Fraction of an asset's area (hence value) destroyed by one impact (0..1)."""
     area = circle_overlap_area(ground_distance_m, asset_radius_m, lethal_radius_m)
     return np.clip(area / (np.pi * np.asarray(asset_radius_m, float) ** 2), 0.0, 1.0)
+
+
+@dataclass(frozen=True)
+class CookieCutterDamage:
+    """``DamageModel``: the lens-area cookie cutter of this module. Distances are 3-D from
+    the asset's centre (assets and impacts are both on the ground)."""
+
+    def assess(self, impact_ecef: FloatArray, lethal_radius_m: float,
+               asset_pos_ecef: FloatArray, asset_radius_m: FloatArray
+               ) -> tuple[FloatArray, FloatArray]:
+        dist = np.linalg.norm(np.asarray(asset_pos_ecef) - np.asarray(impact_ecef), axis=1)
+        return damage_fraction(dist, asset_radius_m, lethal_radius_m), dist

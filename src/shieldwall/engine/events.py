@@ -9,12 +9,10 @@ from typing import Any
 import numpy as np
 
 from shieldwall.core.jsonutil import json_default
+from shieldwall.core.vocabulary import EVENT_KINDS, EventKind
 
-EVENT_KINDS = (
-    "threat_launch", "track_confirmed", "track_deleted", "engage", "hold", "launch",
-    "intercept_kill", "intercept_miss", "self_destruct", "kill_assessment", "leak", "crash",
-    "expire", "asset_damage",
-)
+__all__ = ["EVENT_KINDS", "EventKind", "EventLog"]
+
 
 
 @dataclass
@@ -32,14 +30,14 @@ class EventLog:
     value: list[float] = field(default_factory=list)
     detail: list[str] = field(default_factory=list)
 
-    def add(self, time_s: float, kind: str, *, threat_id: int = -1, track_id: int = -1,
+    def add(self, time_s: float, kind: EventKind | str, *, threat_id: int = -1, track_id: int = -1,
             battery_id: str = "", interceptor_id: int = -1, interceptor_type: str = "",
             pos_ecef: Any = None, value: float = float("nan"),
             detail: dict[str, Any] | str | None = None) -> None:
         if kind not in EVENT_KINDS:
             raise ValueError(f"unknown event kind {kind!r}")
         self.time_s.append(float(time_s))
-        self.kind.append(kind)
+        self.kind.append(str(kind))
         self.threat_id.append(int(threat_id))
         self.track_id.append(int(track_id))
         self.battery_id.append(battery_id)

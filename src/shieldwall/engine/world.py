@@ -13,7 +13,7 @@ from shieldwall import geo
 from shieldwall.c2 import AssetTable, Doctrine, FireUnitTable
 from shieldwall.catalog import load_catalog
 from shieldwall.catalog.types import Catalog, Interceptor, ThreatType
-from shieldwall.core.types import FloatArray, IntArray, ThreatClass
+from shieldwall.core.types import FloatArray, IntArray
 from shieldwall.scenario import Scenario
 from shieldwall.sensors import RadarSite
 from shieldwall.threats import WaveSpec
@@ -136,13 +136,7 @@ def build_world(scenario: Scenario, catalog: Catalog | None = None) -> World:
             aim_assets=targets, aim_points_lat_lon=aims, aim_dispersion_m=float(w.dispersion_m),
             route_lat_lon=tuple((p.lat_deg, p.lon_deg) for p in (w.route or ()))))
 
-    d = scenario.doctrine
-    salvo = {ThreatClass(k): int(v) for k, v in d.salvo.model_dump().items()}
-    doctrine = Doctrine(salvo=salvo, policy=d.policy,
-                         min_pk=d.min_pk, cost_aware=d.cost_aware,
-                        cost_per_value_usd=d.cost_per_value_usd,
-                        reserve_fraction=dict(d.reserve_fraction),
-                        max_engagements_per_threat=d.max_engagements_per_threat)
+    doctrine = Doctrine.from_settings(scenario.doctrine)
     return World(scenario=scenario, catalog=cat, time_s=time_s, dt_s=dt, assets=assets,
                  asset_lat_lon=np.stack([lat, lon], axis=-1), sites=tuple(sites),
                  site_label=tuple(labels), battery_site=battery_site, units=units,

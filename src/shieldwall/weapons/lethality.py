@@ -26,6 +26,7 @@ Damage functions (``m`` miss distance, ``r`` the type's ``lethal_radius_m``, ``P
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -96,3 +97,17 @@ def assess_kills(killed: BoolArray, pcorrect: FloatArray | float,
     k = np.asarray(killed, bool)
     wrong = rng.random(k.shape) >= np.asarray(pcorrect, float)
     return k ^ wrong
+
+
+@dataclass(frozen=True)
+class PkCurveLethality:
+    """``Lethality``: Pk from the miss distance by the interceptor type's mechanism curve
+    (``pk_from_miss_by_type``), then one uniform draw per intercept."""
+
+    interceptors: tuple[Interceptor, ...]
+
+    def resolve(self, miss_m: FloatArray, type_index: IntArray,
+                rng: np.random.Generator) -> tuple[FloatArray, BoolArray]:
+        pk = pk_from_miss_by_type(miss_m, type_index, self.interceptors)
+        draws = rng.random(np.asarray(miss_m).size)
+        return pk, draws < pk
