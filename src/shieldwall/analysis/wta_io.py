@@ -29,6 +29,11 @@ from shieldwall.core.errors import InputError
 from shieldwall.core.outputs import atomic_output_file, check_output_file
 from shieldwall.core.types import FloatArray, IntArray
 
+#: Largest weapon count: 2**53, beyond which a JSON number (a double) is not an exact integer.
+MAX_COUNT = 2**53
+#: Largest target value (sums over targets and the exact solver's rescaling stay finite).
+MAX_VALUE = 1e150
+
 
 @dataclass(frozen=True)
 class WTAInstance:
@@ -59,8 +64,9 @@ def parse_instance(document: Any, file: str = "<input>") -> WTAInstance:
     """Validate a decoded instance document (see the module docstring).
 
     Raises ``InputError`` at the first defect: a missing key, a value that is not a list or not a
-    number, a negative value or count, a fractional count, a probability outside [0, 1], or
-    ``pk`` not of shape (len(counts), len(values)).
+    number (NaN and infinities included), a negative value or count, a fractional count, a count
+    above ``MAX_COUNT`` or a value above ``MAX_VALUE``, a probability outside [0, 1], or ``pk``
+    not of shape (len(counts), len(values)). Empty lists are valid (nothing to assign).
     """
     if not isinstance(document, dict):
         raise InputError(file, "expected a JSON object with keys 'values', 'counts' and 'pk'")
@@ -75,6 +81,9 @@ def parse_instance(document: Any, file: str = "<input>") -> WTAInstance:
         values[j] = _number(file, field, item, "a target value (a number >= 0)")
         if values[j] < 0:
             raise InputError(file, f"expected a target value >= 0, got {item}", field)
+        if values[j] > MAX_VALUE:
+            raise InputError(file, f"expected a target value of at most {MAX_VALUE:g} (sums "
+                             f"and the solver's scaling must stay finite), got {item}", field)
     raw_counts = _list(file, "counts", document["counts"], "weapon counts (integers >= 0)")
     counts = np.empty(len(raw_counts), np.int64)
     for i, item in enumerate(raw_counts):
@@ -82,6 +91,10 @@ def parse_instance(document: Any, file: str = "<input>") -> WTAInstance:
         count = _number(file, field, item, "a weapon count (an integer >= 0)")
         if count < 0 or count != int(count):
             raise InputError(file, f"expected a weapon count (an integer >= 0), got {item}",
+                             field)
+        if count > MAX_COUNT:
+            raise InputError(file, f"expected a weapon count of at most 2**53 = {MAX_COUNT} "
+                             f"(the largest integer a JSON number holds exactly), got {item}",
                              field)
         counts[i] = int(count)
     raw_pk = _list(file, "pk", document["pk"], "rows, one per weapon type")
@@ -117,6 +130,13 @@ def read_instance(path: str | Path) -> WTAInstance:
     except json.JSONDecodeError as err:
         raise InputError(file, f"not valid JSON ({err.msg}, column {err.colno})",
                          line=err.lineno) from None
+    except RecursionError:
+        raise InputError(file, "JSON nested too deeply; expected an object of flat lists "
+                         "(values, counts) and a list of rows (pk)") from None
+    except ValueError as err:  # e.g. an integer of more than 4300 digits
+        raise InputError(file, "not a usable JSON number ("
+                         f"{str(err).split(':')[0]}); expected numbers of at most 4300 digits"
+                         ) from None
     return parse_instance(document, file)
 
 
