@@ -390,9 +390,14 @@ def mc(
         "--overwrite", help="Replace OUT if it holds an earlier Monte Carlo study.")] = False,
 ) -> None:
     """Monte Carlo study: replications.parquet and summary.json (means, 95 % intervals)."""
-    from shieldwall.analysis.montecarlo import StudyInterrupted, run_study_command
+    from shieldwall.analysis.montecarlo import (
+        StudyInterrupted,
+        run_study_command,
+        sigterm_as_interrupt,
+    )
 
-    with input_errors():
+    # SIGTERM (kill, a batch system's time limit) stops the study exactly like Ctrl-C.
+    with input_errors(), sigterm_as_interrupt():
         try:
             run_study_command(scenario, n, out, seed=seed, workers=workers,
                               scheduler=scheduler, resume=resume, chunk_seconds=chunk_seconds,
@@ -402,6 +407,11 @@ def mc(
             typer.echo(f"\ninterrupted: {stop.done} of {stop.n} replications are saved in "
                        f"{out}; resume with:\n  shieldwall mc {scenario} -n {n} -o {out} "
                        f"--seed {stop.seed} --resume", err=True)
+            raise typer.Exit(code=EXIT_INTERRUPTED) from None
+        except KeyboardInterrupt:  # before the replications started, or while reporting
+            typer.echo(f"\ninterrupted; any finished replications are saved in {out}; "
+                       f"resume with:\n  shieldwall mc {scenario} -n {n} -o {out}"
+                       f"{'' if seed is None else f' --seed {seed}'} --resume", err=True)
             raise typer.Exit(code=EXIT_INTERRUPTED) from None
 
 
@@ -433,19 +443,23 @@ def sweep(
         "--overwrite", help="Replace OUT if it holds an earlier sweep.")] = False,
 ) -> None:
     """Parameter sweep: one Monte Carlo study per grid point; sweep.parquet and sweep.json."""
-    from shieldwall.analysis.montecarlo import StudyInterrupted
+    from shieldwall.analysis.montecarlo import StudyInterrupted, sigterm_as_interrupt
     from shieldwall.analysis.sweep import run_sweep_command
 
-    with input_errors():
+    flags = " ".join(f"--set {s}" for s in sets)
+    # SIGTERM (kill, a batch system's time limit) stops the sweep exactly like Ctrl-C.
+    with input_errors(), sigterm_as_interrupt():
         try:
             run_sweep_command(scenario, sets, n, out, seed=seed, workers=workers,
                               scheduler=scheduler, resume=resume, overwrite=overwrite)
             typer.echo(f"report: {_write_study_report(out, sweep=True)}")
-        except StudyInterrupted as stop:
-            flags = " ".join(f"--set {s}" for s in sets)
+        except (StudyInterrupted, KeyboardInterrupt) as stop:
+            stop_seed = getattr(stop, "seed", None)
+            stop_seed = seed if stop_seed is None else stop_seed
             typer.echo(f"\ninterrupted; finished replications are saved in {out}; resume "
-                       f"with:\n  shieldwall sweep {scenario} {flags} -n {n} -o {out} "
-                       f"--seed {stop.seed} --resume", err=True)
+                       f"with:\n  shieldwall sweep {scenario} {flags} -n {n} -o {out}"
+                       f"{'' if stop_seed is None else f' --seed {stop_seed}'} --resume",
+                       err=True)
             raise typer.Exit(code=EXIT_INTERRUPTED) from None
 
 

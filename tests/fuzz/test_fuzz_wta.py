@@ -3,7 +3,8 @@
 Invariant (tests/fuzz/fuzzkit.py): exit 2 with one paragraph naming the instance file, or exit 0
 with a whole solution at -o: the keys of ``analysis/wta_io.py``'s docstring, an assignment of
 non-negative integers of shape (types, targets) within each type's count, and an objective equal
-to ``sum_j V_j prod_i (1 - p_ij) ** x_ij`` recomputed here. Exit 2 leaves no solution file.
+to ``sum_j V_j prod_i (1 - p_ij) ** x_ij`` recomputed here, within the time limit (plus
+``TIME_SLACK_S``). Exit 2 leaves no solution file.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import copy
 import itertools
 import json
 import math
+import time
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,7 @@ from mutants import json_text, mutated_document, weird_value
 
 TIME_LIMIT_S = 0.3
 WTA_BOUND_S = 20.0
+TIME_SLACK_S = 5.0  # reading, writing and a loaded 2-core machine
 SOLUTION_KEYS = {"objective", "assignment", "solver", "optimal", "seconds", "lower_bound", "gap"}
 _counter = itertools.count()
 
@@ -120,7 +123,18 @@ def _solution_problems(code: int | None, out: Path, inst: Path) -> list[tuple[st
     if not isinstance(sol, dict) or set(sol) != SOLUTION_KEYS:
         return [("solution keys differ from the documented ones",
                  str(sorted(sol) if isinstance(sol, dict) else type(sol)))]
-    doc = json.loads(inst.read_text(encoding="utf-8"))
+    try:
+        doc = json.loads(inst.read_bytes().decode("utf-8-sig"))
+    except (ValueError, RecursionError):
+        return []  # accepted what Python's json cannot read: nothing to recompute against
+    try:
+        return _check_assignment(doc, sol)
+    except Exception as err:  # the instance holds what the recomputation cannot use
+        return [("exit 0 on an instance whose objective cannot be recomputed",
+                 f"{type(err).__name__}: {err}")]
+
+
+def _check_assignment(doc: dict[str, Any], sol: dict[str, Any]) -> list[tuple[str, str]]:
     values, counts, pk = doc["values"], doc["counts"], doc["pk"]
     x = sol["assignment"]
     if len(x) != len(counts) or any(len(row) != len(values) for row in x):
@@ -151,14 +165,27 @@ def test_wta_mutated_instances(tmp_path: Path) -> None:
         out = case_dir / "solution.json"
         outcome = invoke(["wta", inst, "-o", out, "--solver", solver, "--time-limit",
                           str(TIME_LIMIT_S)], WTA_BOUND_S)
-        findings.check(outcome, [inst], data, ".json",
-                       _solution_problems(outcome.exit_code, out, inst), solver=solver)
+        more = _solution_problems(outcome.exit_code, out, inst)
+        if outcome.exit_code == 0 and outcome.seconds > TIME_LIMIT_S + TIME_SLACK_S:
+            more.append((f"--time-limit {TIME_LIMIT_S} s not held",
+                         f"took {outcome.seconds:.1f} s"))
+        findings.check(outcome, [inst], data, ".json", more, solver=solver)
         for p in case_dir.iterdir():
             p.unlink()
         case_dir.rmdir()
 
-    one(b'{"values": [10, 5], "counts": [2, 1], "pk": [[0.5, 0.2], [0.9, 0.1]]}', "exact")
-    assert findings.outcomes == {"exit 0": 1} and not findings.items, findings.report()
+    # Each solver once on a good instance: the harness passes it, and the compiled kernels
+    # are built before the time limit is checked (a fresh `shieldwall wta` process pays the
+    # compilation inside its --time-limit: benchmarks/RESULTS.md "Fuzz campaign").
+    findings.t0 = time.perf_counter()
+    for solver in ("greedy", "heuristic", "exact", "auto"):
+        inst = b'{"values": [10, 5, 7], "counts": [2, 1], "pk": [[0.5, 0.2, 0.3], [0.9, 0.1, 0]]}'
+        for _ in range(2):
+            one(inst, solver)
+    for signature in [k for k in findings.items if "--time-limit" in k]:
+        del findings.items[signature]  # the first calls compile
+    assert not findings.items, findings.report()
+    assert findings.outcomes == {"exit 0": 8}, findings.report()
 
     @fuzz_settings("wta", deadline_s=WTA_BOUND_S * 1.5 + 5)
     @given(data=st.one_of(instance().map(lambda d: json_text(d).encode()),

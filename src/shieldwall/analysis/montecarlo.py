@@ -15,7 +15,9 @@ refuses a different scenario or seed. At the end ``summary.json`` holds the mean
 confidence intervals (``shieldwall.analysis.stats``) and their convergence with N.
 
 Executors: by default a local ``ProcessPoolExecutor`` with one worker per core (forkserver
-start, workers ignore SIGINT so Ctrl-C is handled once, by the driver). A pool that breaks
+start, workers ignore SIGINT so Ctrl-C is handled once, by the driver; each worker watches the
+driver process and exits as soon as it is gone, even after ``kill -9``, so no worker and no
+forkserver outlives the study). A pool that breaks
 (a worker killed by the OOM killer, a crash) is replaced by a fresh one and every replication
 not yet returned is submitted again; rows are keyed by replication index and written once.
 A ``distributed.Client`` (or its ``get_executor()``) works too: the Dask scheduler itself
@@ -30,12 +32,14 @@ import json
 import math
 import multiprocessing
 import os
+import select
 import signal
 import sys
+import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -242,15 +246,39 @@ def _part_files(directory: Path) -> list[Path]:
     return sorted(p for p in directory.glob("part-*.parquet") if p.is_file())
 
 
+def _read_part(path: Path, columns: Sequence[str] | None) -> pa.Table:
+    """One part file, or ``InputError`` naming it (never deleted: the user decides)."""
+    wanted = list(dict.fromkeys(["replication", *(columns or [])]))
+    advice = (f"shieldwall does not delete it: move it out of {REPLICATIONS_DIR}/ (its "
+              "replications then run again on --resume) or restore it, then run the command "
+              "again")
+    try:
+        schema = pq.read_schema(path)
+        missing = [c for c in wanted if c not in schema.names]
+        if missing:
+            raise InputError(str(path), f"this part file has no column "
+                             f"{', '.join(repr(c) for c in missing)}, so it is not a part "
+                             f"written by shieldwall mc; {advice}", field=missing[0])
+        table = pq.read_table(path, columns=wanted if columns else None)
+    except (OSError, pa.ArrowException) as err:
+        raise InputError(str(path), f"cannot read this part file of the study ({err}); "
+                                    f"{advice}") from None
+    if table.column("replication").null_count:
+        raise InputError(str(path), f"this part file has rows without a replication index; "
+                                    f"{advice}", field="replication")
+    return table
+
+
 def read_replications(outdir: str | Path, columns: Sequence[str] | None = None) -> pa.Table:
     """All finished replication rows of a study directory, sorted by replication index.
 
-    Raises ``InputError`` if a replication index appears twice (a corrupted store).
+    Raises ``InputError`` naming the part file that cannot be read, or if a replication index
+    appears twice (a corrupted store).
     """
     parts = _part_files(Path(outdir) / REPLICATIONS_DIR)
     if not parts:
         return pa.table({"replication": pa.array([], pa.int64())})
-    tables = [pq.read_table(p, columns=list(columns) if columns else None) for p in parts]
+    tables = [_read_part(p, columns) for p in parts]
     table = pa.concat_tables(tables, promote_options="default")
     if "replication" in table.column_names:
         table = table.sort_by("replication")
@@ -319,6 +347,8 @@ def _check_resume(outdir: Path, shash: str, seed: int, scenario_name: str) -> di
         old = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as err:
         raise InputError(str(path), f"cannot read the study file to resume ({err})") from None
+    if not isinstance(old, dict):
+        raise InputError(str(path), "cannot resume: the study file is not a JSON object")
     if old.get("scenario_hash") != shash:
         raise InputError(
             str(path), f"cannot resume: this directory holds a study of a different scenario "
@@ -346,10 +376,126 @@ def _existing_replications(outdir: Path, shash: str, seed: int) -> set[int]:
     return set(table.column("replication").to_pylist())
 
 
+def _resume_state(outdir: Path, shash: str, seed: int, scenario_name: str,
+                  n: int) -> tuple[dict[str, Any], set[int]]:
+    """(stored study document, stored replication indices) of a study resumed to ``n``.
+
+    Raises ``InputError`` for a study of another scenario or seed, an unreadable study or part
+    file, or stored replications at index ``n`` or beyond: a study never drops finished rows,
+    so ``-n 3`` on a 6-replication study is refused rather than silently kept at 6.
+    """
+    old = _check_resume(outdir, shash, seed, scenario_name)
+    done = _existing_replications(outdir, shash, seed)
+    beyond = [i for i in done if i >= n]
+    if beyond:
+        keep = max(int(old.get("n_requested") or 0), max(done) + 1)
+        raise InputError(
+            str(outdir), f"cannot resume with -n {n}: this study already holds {len(done)} "
+            f"finished replications, {len(beyond)} of them at index {n} or beyond (up to "
+            f"{max(done)}), and a study never drops finished rows. Resume with -n {keep} (or "
+            f"more) to keep them all, or run the {n}-replication study in a new output "
+            f"directory (with the same seed its rows are the first {n} of this one)",
+            field="-n")
+    return old, done
+
+
+def check_resume(outdir: str | Path, scenario: Scenario, n: int, seed: int | None = None,
+                 perfect_information: bool | None = None) -> set[int]:
+    """The replication indices that ``monte_carlo(..., resume=True)`` would keep in ``outdir``.
+
+    Checks everything a resume checks before it writes or runs anything (same scenario and
+    seed, every part file readable, no stored replication at index ``n`` or beyond) and
+    raises ``InputError`` otherwise; an empty set when ``outdir`` holds no study yet.
+    """
+    out = Path(outdir)
+    if not (out / STUDY_FILE).exists():
+        return set()
+    seed = int(scenario.seed if seed is None else seed)
+    perfect = bool(scenario.perfect_information if perfect_information is None
+                   else perfect_information)
+    return _resume_state(out, scenario_hash(scenario, perfect), seed, scenario.name,
+                         int(n))[1]
+
+
 # --------------------------------------------------------------------------- executors
-def _worker_init() -> None:
-    # Ctrl-C goes to the whole process group: only the driver handles it.
+def _worker_init(driver_pid: int | None = None) -> None:
+    # Ctrl-C goes to the whole process group: only the driver handles it. SIGTERM keeps its
+    # default action: the pool itself ends workers with it when it breaks.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if driver_pid is not None:
+        watch_driver(driver_pid)
+
+
+def _process_gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    with contextlib.suppress(OSError):  # a zombie still answers kill(pid, 0)
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    return False
+
+
+def watch_driver(pid: int, poll_s: float = 0.5) -> threading.Thread | None:
+    """End this process (``os._exit(1)``) as soon as process ``pid`` has exited.
+
+    A worker's parent is the forkserver, not the driver, and the forkserver only exits once
+    every worker has closed its copy of the driver's "alive" pipe; the workers themselves wait
+    on a queue that they also hold open. So after ``kill -9`` of the driver nothing would ever
+    end them: each worker watches the driver instead -- by a pidfd (Linux 5.3+; readable when
+    the process exits, immune to pid reuse), else by polling every ``poll_s`` s -- and once the
+    workers are gone the forkserver and the resource tracker exit by themselves. Returns the
+    daemon thread that waits (None if ``pid`` is already gone: then this process exits).
+    """
+    fd: int | None = None
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        os._exit(1)
+    except (AttributeError, OSError):  # no pidfd on this platform or kernel: poll
+        fd = None
+    if fd is None and _process_gone(pid):
+        os._exit(1)
+
+    def wait_for_exit() -> None:
+        if fd is not None:
+            with contextlib.suppress(OSError):
+                select.select([fd], [], [])
+        else:
+            while not _process_gone(pid):
+                time.sleep(poll_s)
+        os._exit(1)
+
+    thread = threading.Thread(target=wait_for_exit, name=f"watch-driver-{pid}", daemon=True)
+    thread.start()
+    return thread
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """Within the block SIGTERM stops a study like Ctrl-C (``KeyboardInterrupt``).
+
+    ``monte_carlo`` then cancels pending work, ends the workers, saves every finished row and
+    raises ``StudyInterrupted``. Further SIGTERMs are ignored until the block ends, so the
+    clean-up is not cut short (``kill -9`` still works). Only the main thread can handle
+    signals: elsewhere this does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def local_pool(workers: int | None = None,
@@ -357,7 +503,7 @@ def local_pool(workers: int | None = None,
     """A local process pool for replications: ``workers`` processes (default: every core).
 
     Workers start by forkserver where available (no fork of a threaded driver) with this
-    module preloaded, and ignore SIGINT.
+    module preloaded, ignore SIGINT, and exit when this process is gone (``watch_driver``).
     """
     n = int(workers or os.cpu_count() or 1)
     if n < 1:
@@ -368,7 +514,8 @@ def local_pool(workers: int | None = None,
     ctx = multiprocessing.get_context(mp_context)
     if mp_context == "forkserver":
         ctx.set_forkserver_preload(["shieldwall.analysis.montecarlo", "shieldwall.engine"])
-    return ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=_worker_init)
+    return ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=_worker_init,
+                               initargs=(os.getpid(),))
 
 
 def _terminate_pool(pool: ProcessPoolExecutor) -> None:
@@ -415,11 +562,81 @@ def connect_dask(address: str) -> Any:
 
 
 # --------------------------------------------------------------------------- the progress bar
-class _Progress:
-    """A rich progress bar on stderr (done/total, replications per second, ETA) or nothing."""
+class EtaEstimator:
+    """Replications per second and time left of a study, from this session's work only.
 
-    def __init__(self, enabled: bool, total: int, done: int, label: str) -> None:
+    A generic bar's estimate (completions over a recent window) is wrong at the start of a
+    study: resumed rows count as done at no cost, and the first results of several workers
+    arrive together, so the rate from the short gap between them is huge ("2/8 ETA 0:00:01").
+    Here, at each completion (``record``):
+
+    - the clock starts when the workers began computing: the earliest (arrival time minus the
+      worker time of that batch), so pool start-up is not counted, never before this session;
+    - ``rate = (D + P) / elapsed``: ``D`` replications returned in this session and ``P`` the
+      part of the in-flight ones already computed -- the slots have worked ``slots * elapsed``
+      s of which ``W`` s came back, so about ``(slots * elapsed - W) / m`` replications
+      (``m = W / D``, the mean replication time) are done but not returned yet, at most the
+      ``running`` ones being computed now;
+    - ``eta = (remaining - D - P) / rate``, counting down between completions.
+
+    Without worker times (``busy_s=None``) it falls back to ``D`` over the time since this
+    session started. ``clock`` (s, monotonic) is injectable for tests.
+    """
+
+    def __init__(self, remaining: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.remaining = int(remaining)
+        self.clock = clock
+        self.t_start = clock()
+        self.t_begin: float | None = None
+        self.done = 0
+        self.busy_s = 0.0
+        self.timed = True
+        self.rate: float | None = None
+        self._estimate: tuple[float, float] | None = None  # (when, seconds left then)
+
+    def record(self, k: int, busy_s: float | None = None, running: int = 0,
+               slots: int = 1) -> None:
+        """``k`` replications came back, computed in ``busy_s`` worker-seconds; ``running``
+        replications are being computed now on ``slots`` parallel slots."""
+        now = self.clock()
+        self.done += int(k)
+        if busy_s is None or not math.isfinite(busy_s):
+            self.timed = False  # from now on: D over the time since this session started
+        begin = self.t_start
+        if self.timed and busy_s is not None:
+            worked = max(float(busy_s), 0.0)
+            self.busy_s += worked
+            begin = max(self.t_start, now - worked)
+        self.t_begin = begin if self.t_begin is None else min(self.t_begin, begin)
+        elapsed = now - self.t_begin
+        if elapsed <= 0 or self.done <= 0:
+            return
+        partial = 0.0
+        if self.timed and self.busy_s > 0:
+            mean_s = self.busy_s / self.done
+            partial = min(float(max(running, 0)),
+                          max(0.0, (max(slots, 1) * elapsed - self.busy_s) / mean_s))
+        self.rate = (self.done + partial) / elapsed
+        left = max(0.0, self.remaining - self.done - partial)
+        self._estimate = (now, left / self.rate)
+
+    def eta(self) -> float | None:
+        """Seconds left (None before the first replication of this session came back)."""
+        if self._estimate is None:
+            return None
+        when, left = self._estimate
+        return max(0.0, left - (self.clock() - when))
+
+
+class _Progress:
+    """A rich progress bar on stderr (done/total, replications per second, ETA) or nothing.
+
+    Rate and ETA come from ``EtaEstimator`` (this session's replications only)."""
+
+    def __init__(self, enabled: bool, total: int, done: int, label: str,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.bar: Any = None
+        self.estimator = EtaEstimator(total - done, clock=clock)
         if not enabled:
             return
         from rich.console import Console
@@ -430,23 +647,33 @@ class _Progress:
             ProgressColumn,
             TextColumn,
             TimeElapsedColumn,
-            TimeRemainingColumn,
         )
         from rich.text import Text
 
+        estimator = self.estimator
+
         class RateColumn(ProgressColumn):
             def render(self, task: Any) -> Text:
-                speed = task.finished_speed or task.speed
-                return Text("  ?  rep/s" if speed is None else f"{speed:6.2f} rep/s")
+                rate = estimator.rate
+                return Text("  ?  rep/s" if rate is None else f"{rate:6.2f} rep/s")
+
+        class EtaColumn(ProgressColumn):
+            def render(self, task: Any) -> Text:
+                left = estimator.eta()
+                if left is None:
+                    return Text("ETA -:--:--")
+                s = int(math.ceil(left))
+                return Text(f"ETA {s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}")
 
         self.bar = Progress(TextColumn("{task.description}"), BarColumn(),
                             MofNCompleteColumn(), RateColumn(), TimeElapsedColumn(),
-                            TextColumn("ETA"), TimeRemainingColumn(),
-                            console=Console(stderr=True), transient=False)
+                            EtaColumn(), console=Console(stderr=True), transient=False)
         self.task = self.bar.add_task(label, total=total, completed=done)
         self.bar.start()
 
-    def advance(self, k: int) -> None:
+    def advance(self, k: int, busy_s: float | None = None, running: int = 0,
+                slots: int = 1) -> None:
+        self.estimator.record(k, busy_s, running, slots)
         if self.bar is not None:
             self.bar.advance(self.task, k)
 
@@ -548,14 +775,19 @@ def monte_carlo(scenario: Scenario | str | Path, n: int, seed: int | None = None
         # What may be written there: shieldwall.core.outputs (never a foreign directory).
         target = check_output_dir(out, "mc", overwrite=overwrite, resume=resume)
         if target.state == RESUME and (out / STUDY_FILE).exists():
-            old = _check_resume(out, shash, seed, scenario.name)
+            old, done = _resume_state(out, shash, seed, scenario.name, n)
             if old.get("version") != __version__:
                 print(f"warning: resuming a study made by shieldwall {old.get('version')} "
                       f"with {__version__}", file=sys.stderr)
-            done = _existing_replications(out, shash, seed)
             for stale in (out / REPLICATIONS_DIR).glob(".part-*.tmp"):
                 stale.unlink(missing_ok=True)  # left by a killed writer; never read
-            study["n_requested"] = max(n, int(old.get("n_requested", n)))
+            n_old = int(old.get("n_requested") or n)
+            if progress:
+                change = ("" if n_old == n else
+                          f" (the study was started for {n_old}; it now asks for {n})")
+                print(f"resuming {out}: {len(done)} of {n} replications already done, "
+                      f"running the {n - len(done)} missing{change}", file=sys.stderr)
+            study["n_requested"] = n
         elif target.state == RESUME and _part_files(out / REPLICATIONS_DIR):
             raise InputError(str(out / STUDY_FILE), "missing: the replications of this study "
                                                     "cannot be resumed without it; pass "
@@ -657,11 +889,18 @@ class _Runner:
         target_s = 0.5 if isinstance(self.executor, ProcessPoolExecutor) else 2.0
         return int(min(64, max(1, round(target_s / max(self.mean_rep_s, 1e-6)))))
 
-    def _accept(self, rows: list[dict[str, Any]]) -> None:
+    def _running(self) -> int:
+        """Replications being computed now: the oldest in-flight batches, one per slot (a
+        local pool and the Dask scheduler both hand out work in submission order)."""
+        batches = list(self.in_flight.values())[:self.capacity]
+        return sum(len(b) for b in batches)
+
+    def _accept(self, rows: list[dict[str, Any]], running: int = 0) -> None:
         self.sink.add(rows)
         self.n_finished += len(rows)
-        self.bar.advance(len(rows))
         walls = [float(r["wall_time_s"]) for r in rows if "wall_time_s" in r]
+        self.bar.advance(len(rows), sum(walls) if walls and len(walls) == len(rows) else None,
+                         running, self.capacity)
         if walls:
             m = float(np.mean(walls))
             self.mean_rep_s = m if self.mean_rep_s is None else 0.8 * self.mean_rep_s + 0.2 * m
@@ -693,8 +932,8 @@ class _Runner:
                 for fut in finished:
                     exc = fut.exception()
                     if exc is None:
-                        self._accept(fut.result())
                         del self.in_flight[fut]
+                        self._accept(fut.result(), self._running())
                         fruitless = 0
                     elif isinstance(exc, BrokenProcessPool) and self.owned:
                         broken = True

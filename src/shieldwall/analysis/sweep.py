@@ -37,6 +37,7 @@ import yaml
 
 from shieldwall.analysis.montecarlo import (
     MonteCarloResult,
+    check_resume,
     monte_carlo,
     write_json_atomic,
 )
@@ -273,6 +274,12 @@ def run_sweep(scenario: str | Path, sets: Sequence[str | SweepAxis], n: int,
             raise InputError(str(index_path), f"cannot resume: the sweep was over "
                                               f"{old.get('axes') if isinstance(old, dict) else old}"
                                               f", not {axes_doc}")
+    if target.state == RESUME:
+        # Every stored point is checked (scenario, seed, readable parts, -n) before the
+        # index is rewritten or any replication runs.
+        for k, sc in enumerate(scenarios):
+            check_resume(out / POINTS_DIR / f"point-{k:04d}", sc, n, seed,
+                         perfect_information=mc_options.get("perfect_information"))
     prepare_directory_in_place(target)
 
     points: list[dict[str, Any]] = []

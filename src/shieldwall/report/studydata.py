@@ -166,7 +166,13 @@ def read_dataset(directory: Path) -> pa.Table:
     elif directory.is_dir():
         import pyarrow.dataset as pads
 
-        files = sorted(pads.dataset(str(directory), format="parquet").files)
+        try:
+            files = sorted(pads.dataset(str(directory), format="parquet").files)
+        except (OSError, pa.ArrowException):
+            # Discovery reads the first part's schema; list the parts so the loop below names
+            # the one that cannot be read.
+            files = sorted(str(p) for p in directory.iterdir()
+                           if p.is_file() and not p.name.startswith((".", "_")))
     else:
         raise InputError(str(directory), "not found: this is not a Monte Carlo study "
                                          "directory (expected the replications.parquet "
