@@ -32,8 +32,9 @@ def _write_variant(tmp_path: Path, example: Path, old: str, new: str) -> tuple[P
 def test_validate_example_ok(example_path: Path) -> None:
     result = runner.invoke(app, ["validate", str(example_path)])
     assert result.exit_code == 0, result.output
-    assert result.stdout.strip() == ("OK: Capital region (notional): 6 assets, 6 batteries, "
-                                     "84 threats in 7 waves")
+    ok, size = result.stdout.strip().splitlines()
+    assert ok == "OK: Capital region (notional): 6 assets, 6 batteries, 84 threats in 7 waves"
+    assert size.startswith("size of a run: 84 threats x 5,401 time steps")  # 2700 s at 0.5 s
 
 
 @pytest.mark.parametrize(

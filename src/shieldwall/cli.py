@@ -93,15 +93,56 @@ def _options(
     pass
 
 
+#: ``--max-memory-gb`` of run / validate / mc / sweep (see ``shieldwall.scenario.size``).
+MaxMemoryOption = Annotated[float | None, typer.Option(
+    "--max-memory-gb", help="Refuse a run (mc, sweep: the replications running at once) "
+    "estimated to need more memory than this, GB (default 8).")]
+
+
+def check_run_options(seed: int | None = None, n: int | None = None,
+                      workers: int | None = None, chunk_seconds: float | None = None,
+                      max_memory_gb: float | None = None,
+                      max_replications: int | None = None) -> None:
+    """``InputError`` naming the flag for a seed outside [0, 2**63), ``-n`` below 1,
+    ``--workers`` below 1, a ``--chunk-seconds`` or ``--max-memory-gb`` that is not a finite
+    positive number, or ``--max-replications`` below 1."""
+    import math
+
+    from shieldwall.scenario.models import MAX_SEED
+
+    where = "<command line>"
+    if seed is not None and not 0 <= seed <= MAX_SEED:
+        raise InputError(where, f"the seed must be an integer from 0 to 2**63 - 1, got {seed}",
+                         field="--seed")
+    if n is not None and n < 1:
+        raise InputError(where, f"the number of replications must be at least 1, got {n}",
+                         field="-n")
+    if workers is not None and workers < 1:
+        raise InputError(where, f"needs at least one worker, got {workers}", field="--workers")
+    for flag, value in (("--chunk-seconds", chunk_seconds), ("--max-memory-gb", max_memory_gb)):
+        if value is not None and not (math.isfinite(value) and value > 0):
+            raise InputError(where, f"expected a positive number, got {value}", field=flag)
+    if max_replications is not None and max_replications < 1:
+        raise InputError(where, f"expected at least 1, got {max_replications}",
+                         field="--max-replications")
+
+
 @app.command()
 def validate(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
+    max_memory_gb: MaxMemoryOption = None,
 ) -> None:
-    """Check a scenario file (structure, catalog names, geography) without running it."""
+    """Check a scenario file (structure, catalog names, geography, size) without running it."""
+    from shieldwall.scenario.size import check_run_size, estimate_run_size
+
     with input_errors():
+        check_run_options(max_memory_gb=max_memory_gb)
         loaded = load_scenario(scenario)
+        estimate = estimate_run_size(loaded)
+        check_run_size(estimate, str(scenario), max_memory_gb)
     typer.echo(f"OK: {loaded.name}: {len(loaded.assets)} assets, {len(loaded.batteries)} "
                f"batteries, {loaded.n_threats} threats in {len(loaded.raid.waves)} waves")
+    typer.echo(f"size of a run: {estimate.describe()}")
 
 
 @app.command()
@@ -162,14 +203,18 @@ def run(
     overwrite: Annotated[bool, typer.Option(
         "--overwrite", help="Replace OUT if it holds the results of an earlier run (replaced "
         "only once the new one is complete).")] = False,
+    max_memory_gb: MaxMemoryOption = None,
 ) -> None:
     """Run one raid: write summary.json, the parquet tables and report.html into OUT."""
     from shieldwall.analysis.results import write_run_directory
     from shieldwall.core.outputs import check_output_dir
     from shieldwall.engine import simulate
+    from shieldwall.scenario.size import check_run_size, estimate_run_size
 
     with input_errors():
+        check_run_options(seed=seed, max_memory_gb=max_memory_gb)
         loaded = load_scenario(scenario)
+        check_run_size(estimate_run_size(loaded), str(scenario), max_memory_gb)
         check_output_dir(out, "run", overwrite=overwrite)  # before the simulation, not after
     with input_errors():
         interval_s = _progress_interval_s()
@@ -388,14 +433,25 @@ def mc(
                                                  "at least this often (s).")] = 5.0,
     overwrite: Annotated[bool, typer.Option(
         "--overwrite", help="Replace OUT if it holds an earlier Monte Carlo study.")] = False,
+    max_memory_gb: MaxMemoryOption = None,
 ) -> None:
     """Monte Carlo study: replications.parquet and summary.json (means, 95 % intervals)."""
+    import os
+
     from shieldwall.analysis.montecarlo import (
         StudyInterrupted,
         run_study_command,
         sigterm_as_interrupt,
     )
+    from shieldwall.scenario.size import check_run_size, estimate_run_size
 
+    with input_errors():
+        check_run_options(seed=seed, n=n, workers=workers, chunk_seconds=chunk_seconds,
+                          max_memory_gb=max_memory_gb)
+        # Per replication (no tables kept), times the replications running at once locally.
+        at_once = 1 if scheduler is not None else min(workers or os.cpu_count() or 1, n)
+        check_run_size(estimate_run_size(load_scenario(scenario), recorded=False),
+                       str(scenario), max_memory_gb, workers=at_once)
     # SIGTERM (kill, a batch system's time limit) stops the study exactly like Ctrl-C.
     with input_errors(), sigterm_as_interrupt():
         try:
@@ -441,17 +497,26 @@ def sweep(
     = False,
     overwrite: Annotated[bool, typer.Option(
         "--overwrite", help="Replace OUT if it holds an earlier sweep.")] = False,
+    max_memory_gb: MaxMemoryOption = None,
+    max_replications: Annotated[int | None, typer.Option(
+        "--max-replications", help="Refuse a sweep of more replications in all (points x n) "
+        "than this (default 100000); a sweep estimated to take over an hour warns first.")]
+    = None,
 ) -> None:
     """Parameter sweep: one Monte Carlo study per grid point; sweep.parquet and sweep.json."""
     from shieldwall.analysis.montecarlo import StudyInterrupted, sigterm_as_interrupt
     from shieldwall.analysis.sweep import run_sweep_command
 
+    with input_errors():
+        check_run_options(seed=seed, n=n, workers=workers, max_memory_gb=max_memory_gb,
+                          max_replications=max_replications)
     flags = " ".join(f"--set {s}" for s in sets)
     # SIGTERM (kill, a batch system's time limit) stops the sweep exactly like Ctrl-C.
     with input_errors(), sigterm_as_interrupt():
         try:
             run_sweep_command(scenario, sets, n, out, seed=seed, workers=workers,
-                              scheduler=scheduler, resume=resume, overwrite=overwrite)
+                              scheduler=scheduler, resume=resume, overwrite=overwrite,
+                              max_memory_gb=max_memory_gb, max_replications=max_replications)
             typer.echo(f"report: {_write_study_report(out, sweep=True)}")
         except (StudyInterrupted, KeyboardInterrupt) as stop:
             stop_seed = getattr(stop, "seed", None)

@@ -220,7 +220,8 @@ class SweepResult:
 def run_sweep(scenario: str | Path, sets: Sequence[str | SweepAxis], n: int,
               outdir: str | Path, seed: int | None = None, *, workers: int | None = None,
               executor: Any = None, resume: bool = False, progress: bool = True,
-              overwrite: bool = False, **mc_options: Any) -> SweepResult:
+              overwrite: bool = False, max_memory_gb: float | None = None,
+              max_replications: int | None = None, **mc_options: Any) -> SweepResult:
     """Run one Monte Carlo study of ``n`` replications per point of the full-factorial grid.
 
     Parameters
@@ -255,9 +256,14 @@ def run_sweep(scenario: str | Path, sets: Sequence[str | SweepAxis], n: int,
     if len(set(paths)) != len(paths):
         raise InputError("--set", f"a parameter is given twice: {paths}")
     grid = list(itertools.product(*(a.values for a in axes)))
+    limits = {"workers": workers, "executor": executor, "max_memory_gb": max_memory_gb,
+              "max_replications": max_replications}
+    # The count first (before validating 10^4 points), then every point's memory and time.
+    check_sweep_size([base], n, file, n_points=len(grid), warn=False, **limits)
     scenarios = [point_scenario(base, list(zip(axes, combo, strict=True)), file)
                  for combo in grid]
     seed = int(base.seed if seed is None else seed)
+    check_sweep_size(scenarios, n, file, **limits)
 
     out = Path(outdir)
     index_path = out / SWEEP_FILE
@@ -327,10 +333,61 @@ def run_sweep(scenario: str | Path, sets: Sequence[str | SweepAxis], n: int,
     return SweepResult(table=table, points=points, studies=studies, outdir=out)
 
 
+#: Default ``--max-replications`` of a sweep (points x n); more needs the flag raised.
+DEFAULT_MAX_REPLICATIONS = 100_000
+#: A sweep estimated to take longer than this (s) prints a warning before it starts.
+WARN_SWEEP_SECONDS = 3600.0
+
+
+def check_sweep_size(scenarios: Sequence[Scenario], n: int, file: str, *,
+                     workers: int | None = None, executor: Any = None,
+                     max_memory_gb: float | None = None,
+                     max_replications: int | None = None, n_points: int | None = None,
+                     warn: bool = True) -> float:
+    """Refuse a sweep past its limits; warn on stderr before a long one. Returns the estimate
+    of its wall time (s).
+
+    ``n_points`` (default ``len(scenarios)``) points of ``n`` replications: more than
+    ``max_replications`` (default ``DEFAULT_MAX_REPLICATIONS``) in all raise ``InputError``
+    naming ``--max-replications``, with the count and the estimated time (``scenarios`` may
+    then be the base scenario alone: the count is checked before the points are built).
+    Every scenario gets the per-replication memory check of ``shieldwall mc``
+    (``scenario.size.check_run_size``, one replication per local worker at once). An estimate
+    above ``WARN_SWEEP_SECONDS`` prints one warning line on stderr when ``warn``.
+    """
+    import sys
+
+    from shieldwall.scenario.size import check_run_size, estimate_run_size, format_duration
+
+    points = len(scenarios) if n_points is None else int(n_points)
+    local = executor is None or workers is not None
+    parallel = max(int(workers or os.cpu_count() or 1), 1)
+    estimates = [estimate_run_size(sc, recorded=False) for sc in scenarios]
+    per_point = sum(e.wall_time_s for e in estimates) / max(len(estimates), 1)
+    seconds = per_point * points * int(n) / parallel
+    total = points * int(n)
+    limit = DEFAULT_MAX_REPLICATIONS if max_replications is None else int(max_replications)
+    what = (f"{points:,} point{'s' if points != 1 else ''} x {int(n):,} replications = "
+            f"{total:,} replications, estimated {format_duration(seconds)} on {parallel} "
+            f"worker{'s' if parallel != 1 else ''}")
+    if total > limit:
+        raise InputError("--max-replications", f"the sweep is too large: {what}, more than "
+                         f"the limit of {limit:,} replications. Sweep fewer values or fewer "
+                         f"replications, or pass --max-replications {total} to run it anyway")
+    for k, est in enumerate(estimates):
+        check_run_size(est, f"{file} (point {k})" if n_points is None else file,
+                       max_memory_gb, workers=min(parallel, int(n)) if local else 1)
+    if warn and seconds > WARN_SWEEP_SECONDS:
+        print(f"warning: a long sweep: {what} (a rough estimate)", file=sys.stderr)
+    return seconds
+
+
 def run_sweep_command(scenario_file: str | Path, sets: Sequence[str], n: int,
                       outdir: str | Path, seed: int | None = None,
                       workers: int | None = None, scheduler: str | None = None,
-                      resume: bool = False, overwrite: bool = False) -> SweepResult:
+                      resume: bool = False, overwrite: bool = False,
+                      max_memory_gb: float | None = None,
+                      max_replications: int | None = None) -> SweepResult:
     """``shieldwall sweep``: run the grid and print one line per point.
 
     Raises ``InputError`` for bad input and ``StudyInterrupted`` (with ``seed``) on Ctrl-C.
@@ -343,7 +400,8 @@ def run_sweep_command(scenario_file: str | Path, sets: Sequence[str], n: int,
     executor, client = study_executor(workers, scheduler)
     try:
         result = run_sweep(scenario_file, sets, n, outdir, seed=base_seed, workers=workers,
-                           executor=executor, resume=resume, overwrite=overwrite)
+                           executor=executor, resume=resume, overwrite=overwrite,
+                           max_memory_gb=max_memory_gb, max_replications=max_replications)
     except StudyInterrupted as stop:
         stop.seed = base_seed
         raise

@@ -53,7 +53,7 @@ class CatalogError(ShieldwallError):
 #: minutes or a RecursionError. Pure-Python PyYAML reads ~100 kB/s, so the size limit also
 #: bounds the parse time (~10 s).
 MAX_YAML_BYTES = 1_048_576
-#: Deepest nesting of mappings and sequences.
+#: Deepest nesting of mappings and sequences (the top-level mapping is level 1).
 MAX_YAML_DEPTH = 64
 #: Nodes of the document *with every alias expanded* (an alias counts as the size of its anchor).
 MAX_YAML_NODES = 1_000_000
@@ -115,7 +115,8 @@ class YamlLoader(yaml.SafeLoader):
             node = super().compose_node(parent, index)
             self._count(self._anchor_sizes.get(str(event.anchor), 1), event.start_mark)
             return node
-        if self._depth >= MAX_YAML_DEPTH:
+        if self._depth >= MAX_YAML_DEPTH and isinstance(
+                event, yaml.SequenceStartEvent | yaml.MappingStartEvent):
             raise YamlLimitError(problem=f"nesting deeper than {MAX_YAML_DEPTH} levels",
                                  problem_mark=event.start_mark)
         self._count(1, event.start_mark)
