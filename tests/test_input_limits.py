@@ -33,6 +33,8 @@ from shieldwall.cli import app
 from shieldwall.core.errors import InputError
 from shieldwall.scenario import dump_scenario, format_path, load_scenario_text
 from shieldwall.scenario.size import (
+    BASE_BYTES,
+    BASE_BYTES_UNRECORDED,
     DEFAULT_MAX_MEMORY_GB,
     ESTIMATE_FACTOR,
     estimate_run_size,
@@ -328,20 +330,30 @@ def _drone_document(count: int, duration_s: float, dt_s: float) -> dict[str, Any
     return doc
 
 
+_REPLICATION = """
+import resource, sys
+from shieldwall.engine import simulate
+from shieldwall.scenario import load_scenario
+simulate(load_scenario(sys.argv[1]), record=False)
+print("MAXRSS_KB", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("size", ["tiny", "drones"])
-def test_memory_estimate_within_its_factor_of_a_measured_run(tmp_path: Path,
-                                                             size: str) -> None:
-    doc = tiny_document() if size == "tiny" else _drone_document(1000, 3600.0, 2.0)
+@pytest.mark.parametrize(("size", "recorded"), [("tiny", True), ("drones", True),
+                                                ("drones", False)])
+def test_memory_estimate_within_its_factor_of_a_measured_run(tmp_path: Path, size: str,
+                                                             recorded: bool) -> None:
+    drones = 1000 if recorded else 2000
+    doc = tiny_document() if size == "tiny" else _drone_document(drones, 3600.0, 2.0)
     path = _write(tmp_path, doc)
-    est = estimate_run_size(load_scenario_text(yaml.safe_dump(doc)))
+    est = estimate_run_size(load_scenario_text(yaml.safe_dump(doc)), recorded=recorded)
     if size == "drones":  # the sized terms, not the interpreter, make most of the estimate
-        assert est.memory_bytes > 1.5 * 360e6
-    out = subprocess.run([sys.executable, "-c", _MEASURE, "run", str(path), "-o",
-                          str(tmp_path / "out")], capture_output=True, text=True, check=True,
-                         timeout=600)
-    kb = int(out.stdout.rsplit("MAXRSS_KB", 1)[1].split()[0])
-    measured = kb * 1024
+        assert est.memory_bytes > 1.5 * (BASE_BYTES if recorded else BASE_BYTES_UNRECORDED)
+    args = ["run", str(path), "-o", str(tmp_path / "out")] if recorded else [str(path)]
+    out = subprocess.run([sys.executable, "-c", _MEASURE if recorded else _REPLICATION, *args],
+                         capture_output=True, text=True, check=True, timeout=600)
+    measured = int(out.stdout.rsplit("MAXRSS_KB", 1)[1].split()[0]) * 1024
     assert measured / ESTIMATE_FACTOR <= est.memory_bytes <= measured * ESTIMATE_FACTOR, \
         (est.describe(), measured)
 
@@ -417,3 +429,30 @@ def test_bad_numbers_on_the_command_line(tmp_path: Path, args: list[str], flag: 
     assert result.exit_code == 2, result.output
     assert f"field '{flag}'" in result.stderr
     assert not out.exists()  # refused before anything is written
+
+
+# ------------------------------------------------------- other YAML / JSON read from users
+def test_sweep_values_are_read_within_the_limits() -> None:
+    from shieldwall.analysis.sweep import parse_set
+
+    assert parse_set("doctrine.min_pk=0.3,1e-1").values == (0.3, 0.1)
+    nested = "[" * (MAX_YAML_DEPTH + 5) + "]" * (MAX_YAML_DEPTH + 5)
+    with pytest.raises(InputError, match="nesting deeper") as err:
+        parse_set(f"raid.waves[0].route={nested}")
+    assert err.value.file == "--set" and err.value.field == "raid.waves[0].route"
+    bomb = "[&a [1, 1, 1, 1, 1, 1, 1, 1, 1]" + "".join(
+        f", &b{i} [{', '.join(['*a' if i == 0 else f'*b{i - 1}'] * 9)}]" for i in range(7)) + "]"
+    with pytest.raises(InputError, match="alias bomb"):
+        parse_set(f"raid.waves[0].route={bomb}")
+
+
+def test_results_json_nested_too_deeply(tmp_path: Path) -> None:
+    from shieldwall.report.data import _read_json
+    from shieldwall.report.studydata import read_json
+
+    path = tmp_path / "summary.json"
+    path.write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    for reader in (_read_json, lambda p: read_json(p, required=True)):
+        with pytest.raises(InputError, match="JSON") as err:
+            reader(path)
+        assert err.value.file == str(path)

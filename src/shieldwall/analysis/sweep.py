@@ -41,6 +41,7 @@ from shieldwall.analysis.montecarlo import (
     monte_carlo,
     write_json_atomic,
 )
+from shieldwall.catalog.loader import YamlLimitError, YamlLoader
 from shieldwall.core.errors import InputError
 from shieldwall.core.outputs import RESUME, check_output_dir, prepare_directory_in_place
 from shieldwall.scenario import Scenario, format_path, load_scenario, load_scenario_text
@@ -124,9 +125,13 @@ def parse_set(spec: str) -> SweepAxis:
         if not item:
             raise InputError("--set", f"empty value in {spec!r}", field=path.strip())
         try:
-            values.append(yaml.safe_load(item))
-        except yaml.YAMLError:
-            raise InputError("--set", f"cannot read the value {item!r} in {spec!r}",
+            values.append(yaml.load(item, Loader=YamlLoader))  # with its input limits
+        except yaml.YAMLError as err:
+            limit = f" ({err.problem})" if isinstance(err, YamlLimitError) else ""
+            raise InputError("--set", f"cannot read the value {item!r} in {spec!r}{limit}",
+                             field=path.strip()) from None
+        except ValueError as err:  # PyYAML's int() / datetime(): 5000 digits, 2024-02-30
+            raise InputError("--set", f"cannot read the value {item!r} in {spec!r} ({err})",
                              field=path.strip()) from None
     return SweepAxis(path=path.strip(), parts=parts, values=tuple(values))
 
@@ -273,7 +278,7 @@ def run_sweep(scenario: str | Path, sets: Sequence[str | SweepAxis], n: int,
     if target.state == RESUME and index_path.exists():
         try:
             old = json.loads(index_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as err:
+        except (OSError, ValueError, RecursionError) as err:
             raise InputError(str(index_path), f"cannot read the sweep index to resume "
                                               f"({err})") from None
         if not isinstance(old, dict) or old.get("axes") != axes_doc:

@@ -93,6 +93,8 @@ def _read_json(path: Path) -> dict[str, Any]:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise InputError(str(path), f"not valid JSON ({exc.msg})", line=exc.lineno) from exc
+    except (ValueError, RecursionError) as exc:  # not UTF-8; nested too deeply
+        raise InputError(str(path), f"cannot read it as JSON ({exc})") from None
     if not isinstance(doc, dict):
         raise InputError(str(path), "expected a JSON object at the top level")
     return doc

@@ -29,16 +29,19 @@ DEFAULT_MAX_MEMORY_GB = 8.0
 #: The memory estimate is within this factor of the measured peak (tested on two sizes).
 ESTIMATE_FACTOR = 2.0
 
-#: Resident memory of the process before the run: Python, numpy, numba, pyarrow, the catalog.
+#: Resident memory of the process before the run: Python, numpy, numba, the catalog (and
+#: pyarrow and the report's modules for a recorded run).
 BASE_BYTES = 360e6
+BASE_BYTES_UNRECORDED = 270e6
 #: Per (time step x threat): truth positions and velocities and their construction copies.
 BYTES_PER_THREAT_STEP = 80.0
 #: Per in-flight truth sample of a recorded run: its truth row and report data ...
 BYTES_PER_SAMPLE_RECORDED = 150.0
 #: ... and per radar scan of it (``dt / scan_period`` per radar): detection and track rows.
 BYTES_PER_SAMPLE_SCAN_RECORDED = 135.0
-#: Per in-flight truth sample without recording (Monte Carlo replications): tracker state.
-BYTES_PER_SAMPLE_UNRECORDED = 40.0
+#: Per in-flight truth sample and radar scan without recording (Monte Carlo replications):
+#: the detections and tracker state of the scans.
+BYTES_PER_SAMPLE_SCAN_UNRECORDED = 65.0
 #: Wall time of the simulation per time step and per in-flight sample per radar (rough: within
 #: a factor ~3; the report of a recorded run adds up to ~60 %).
 SECONDS_PER_STEP = 5e-3
@@ -159,8 +162,9 @@ def estimate_run_size(scenario: Scenario, catalog: Catalog | None = None,
     radars = len(periods)
     scans_per_sample = sum(scenario.dt_s / p for p in periods)
     per_sample = (BYTES_PER_SAMPLE_RECORDED + BYTES_PER_SAMPLE_SCAN_RECORDED * scans_per_sample
-                  if recorded else BYTES_PER_SAMPLE_UNRECORDED)
-    memory = BASE_BYTES + BYTES_PER_THREAT_STEP * steps * threats + per_sample * samples
+                  if recorded else BYTES_PER_SAMPLE_SCAN_UNRECORDED * scans_per_sample)
+    base = BASE_BYTES if recorded else BASE_BYTES_UNRECORDED
+    memory = base + BYTES_PER_THREAT_STEP * steps * threats + per_sample * samples
     wall = SECONDS_PER_STEP * steps + SECONDS_PER_SAMPLE_RADAR * samples * max(radars, 1)
     return RunEstimate(threats=threats, steps=steps, truth_samples=int(round(samples)),
                        radars=radars, recorded=recorded, memory_bytes=memory,
