@@ -15,7 +15,10 @@ c = 1000 m, position only) and reports mean GOSPA and its parts, CPU ms per scan
 breaks / identity switches / gaps from the GOSPA assignment, and the NEES (6 states) of the
 assigned tracks of the non-manoeuvring targets (straight and crossing targets; turning
 targets excluded). When Stone Soup ran on a prefix, both trackers are also scored on that
-same prefix.
+same prefix. Then ``shieldwall track`` is timed as a whole process (``--process-repeat``
+runs after a warm-up, median of the child's user + sys CPU: interpreter start-up, imports,
+numba cache loading, CSV in and out) per scan, against Stone Soup's per-scan CPU of the same
+invocation.
 
 Usage::
 
@@ -271,6 +274,36 @@ def run_shieldwall(folder: Path) -> Tracks | None:
     )
 
 
+def run_track_process(folder: Path, repeat: int) -> tuple[float, float, float]:
+    """``shieldwall track`` as a whole process (interpreter start-up, imports, numba cache
+    loading, CSV in and out), ``repeat`` times after one warm-up run (which writes the numba
+    caches if they are missing). Returns the medians of CPU (user + sys of the child, s),
+    wall (s) and the number of scans."""
+    import resource
+    import statistics
+    import subprocess
+
+    exe = Path(sys.executable).with_name("shieldwall")
+    cmd = [str(exe) if exe.exists() else sys.executable]
+    if not exe.exists():
+        cmd += ["-m", "shieldwall.cli"]
+    cmd += ["track", str(folder / "detections.csv"), "--sensor", str(folder / "SENSOR.yaml"),
+            "-o", str(folder / "shieldwall_process_tracks.csv")]
+    n_scans = len(np.unique(np.loadtxt(folder / "detections.csv", delimiter=",", skiprows=1,
+                                       usecols=0)))
+    cpu, wall = [], []
+    for k in range(repeat + 1):
+        r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        t0 = time.perf_counter()
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+        t1 = time.perf_counter()
+        r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        if k:
+            cpu.append((r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime))
+            wall.append(t1 - t0)
+    return statistics.median(cpu), statistics.median(wall), float(n_scans)
+
+
 def run_stonesoup(
     folder: Path, max_scans: int | None, cpu_budget_s: float | None, reuse: bool
 ) -> Tracks:
@@ -374,6 +407,13 @@ HEADER = (
 )
 
 
+PROCESS_HEADER = (
+    "| N | scans | `shieldwall track` whole process, CPU ms/scan (user + sys, median) | "
+    "wall ms/scan | Stone Soup CPU ms/scan (same invocation) | ratio |\n"
+    "| --- | --- | --- | --- | --- | --- |"
+)
+
+
 def versions() -> str:
     import numpy
     import scipy
@@ -412,6 +452,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--no-shieldwall", action="store_true")
     ap.add_argument("--reuse-stonesoup", action="store_true")
     ap.add_argument("--markdown", type=Path, default=None, help="write the results table here")
+    ap.add_argument(
+        "--process-repeat",
+        type=int,
+        default=5,
+        help="time `shieldwall track` as a whole process this many times (median; 0: skip)",
+    )
     args = ap.parse_args(argv)
     prefix = {int(a): int(b) for a, b in (p.split(":") for p in args.stonesoup_scans)}
     budget = {int(a): float(b) for a, b in (p.split(":") for p in args.stonesoup_budget)}
@@ -419,6 +465,7 @@ def main(argv: list[str] | None = None) -> None:
     load_start = os.getloadavg()
     started = datetime.datetime.now(datetime.UTC)
     lines = [HEADER]
+    process_lines = [PROCESS_HEADER]
     for n in args.sizes:
         folder = args.data / f"n{n}"
         prm = scen.ScenarioParams(n_targets=n, n_scans=args.scans, seed=args.seed)
@@ -456,6 +503,18 @@ def main(argv: list[str] | None = None) -> None:
             lines += table_rows(n, f"first {k} (prefix)", pre, ratio(pre))
         for s in full + pre:
             print("  " + json.dumps(asdict(s)))
+        if not args.no_shieldwall and args.process_repeat > 0:
+            cpu_s, wall_s, n_sc = run_track_process(folder, args.process_repeat)
+            ss_ms = next((s.cpu_ms_per_scan for s in full + pre if s.tracker == "Stone Soup"),
+                         float("nan"))
+            per_scan = 1e3 * cpu_s / n_sc
+            ratio_txt = f"{ss_ms / per_scan:,.0f}x" if np.isfinite(ss_ms) else "n/a"
+            process_lines.append(
+                f"| {n} | {n_sc:.0f} | {per_scan:.2f} | {1e3 * wall_s / n_sc:.2f} | "
+                f"{_fmt(ss_ms, 1)} | {ratio_txt} |"
+            )
+            print(f"  shieldwall track (whole process): {cpu_s:.2f} s CPU, {wall_s:.2f} s wall, "
+                  f"{per_scan:.2f} ms CPU/scan; Stone Soup {_fmt(ss_ms, 1)} ms/scan")
     load_end = os.getloadavg()
     text = "\n".join(
         [
@@ -467,6 +526,8 @@ def main(argv: list[str] | None = None) -> None:
             f"{load_end[2]:.2f}.",
             "",
             *lines,
+            "",
+            *(process_lines if len(process_lines) > 1 else []),
             "",
         ]
     )
