@@ -34,7 +34,6 @@ import traceback
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -66,13 +65,16 @@ def share(name: str) -> int:
     return max(1, round(TOTAL_CASES * WEIGHTS[name]))
 
 
-def fuzz_settings(name: str, deadline_s: float) -> Callable[[Any], Any]:
-    """hypothesis settings of one fuzz test: fixed seed, ``share(name)`` examples, a deadline.
+def fuzz_settings(name: str) -> Callable[[Any], Any]:
+    """hypothesis settings of one fuzz test: fixed seed, ``share(name)`` examples.
 
-    No shrinking (a finding keeps the smallest input seen instead, and a hang would be re-run
-    for minutes), no example database (the same cases every run unless SHIELDWALL_FUZZ_SEED).
+    The per-case deadline is ``time_bound`` inside ``invoke`` (it records a hang as a finding);
+    hypothesis' own ``deadline`` is off, as its DeadlineExceeded would end the test and lose the
+    other findings (a case stuck in compiled code returns late, after the alarm). No shrinking
+    (a finding keeps the smallest input seen instead, and a hang would be re-run for minutes),
+    no example database (the same cases every run unless SHIELDWALL_FUZZ_SEED).
     """
-    s = settings(max_examples=share(name), deadline=timedelta(seconds=deadline_s),
+    s = settings(max_examples=share(name), deadline=None,
                  derandomize=FUZZ_SEED is None, database=None,
                  phases=(Phase.explicit, Phase.generate), print_blob=False,
                  suppress_health_check=list(HealthCheck))
@@ -302,6 +304,16 @@ class Findings:
                                          "detail": f.detail[:2000], "input": name,
                                          "extra": {k2: str(v) for k2, v in f.extra.items()}})
                              + "\n")
+
+    @contextmanager
+    def saved(self) -> Iterator[None]:
+        """Save and print the findings even when the hypothesis run itself fails."""
+        try:
+            yield
+        except BaseException:
+            self.save()
+            print(self.report())
+            raise
 
     def assert_none(self) -> None:
         """Print the tally; fail with every finding."""

@@ -29,6 +29,14 @@ SENSOR_CASES = {
 }
 
 
+CSV_CASES = {
+    # two identical detections at a micrometre range: a singular innovation covariance in the
+    # IMM's duplicate-track merge (numpy LinAlgError escaped; 1e-3 m and more are fine)
+    "micro-range-duplicates": b"time_s,range_m,azimuth_rad,elevation_rad\n0,1e-6,0.3,0.2\n"
+                              b"0,1e-6,0.3,0.2\n",
+}
+
+
 @pytest.mark.parametrize("name", sorted(SCENARIO_CASES))
 def test_scenario_finding(tmp_path: Path, name: str) -> None:
     path = tmp_path / "scenario.yaml"
@@ -48,3 +56,13 @@ def test_sensor_finding(tmp_path: Path, name: str) -> None:
     outcome = invoke(["track", det, "-o", out, "--sensor", sensor], 10.0)
     assert outcome.exit_code == 2 and exit_problems(outcome, [sensor]) == [], outcome
     assert not out.exists()
+
+
+@pytest.mark.parametrize("name", sorted(CSV_CASES))
+def test_detections_finding(tmp_path: Path, name: str) -> None:
+    det = tmp_path / "detections.csv"
+    det.write_bytes(CSV_CASES[name])
+    out = tmp_path / "tracks.csv"
+    outcome = invoke(["track", det, "-o", out], 10.0)
+    assert exit_problems(outcome, [det]) == [], outcome
+    assert out.exists() == (outcome.exit_code == 0)

@@ -55,7 +55,7 @@ def test_validate_mutated_example(tmp_path: Path) -> None:
     path = tmp_path / "scenario.yaml"
     accepted = [0]
 
-    @fuzz_settings("scenario_example", deadline_s=VALIDATE_BOUND_S * 1.5 + 5)
+    @fuzz_settings("scenario_example")
     @given(doc=st.one_of(mutated_document(EXAMPLE), mutated_document(TINY)))
     def case(doc: dict[str, Any]) -> None:
         ok, _ = _validate(findings, path, dump_yaml(doc).encode("utf-8"))
@@ -64,7 +64,8 @@ def test_validate_mutated_example(tmp_path: Path) -> None:
     # the unmutated inputs pass (the harness does not flag what is right)
     assert _validate(findings, path, EXAMPLE_TEXT.encode())[0]
     assert _validate(findings, path, dump_yaml(TINY).encode())[0]
-    case()
+    with findings.saved():
+        case()
     findings.assert_none()
 
 
@@ -76,12 +77,13 @@ def test_validate_mutated_text(tmp_path: Path) -> None:
     path = tmp_path / "scenario.yaml"
     texts = [EXAMPLE_TEXT, dump_yaml(TINY)]
 
-    @fuzz_settings("scenario_text", deadline_s=VALIDATE_BOUND_S * 1.5 + 5)
+    @fuzz_settings("scenario_text")
     @given(data=st.sampled_from(texts).flatmap(mutated_yaml_bytes))
     def case(data: bytes) -> None:
         _validate(findings, path, data)
 
-    case()
+    with findings.saved():
+        case()
     findings.assert_none()
 
 
@@ -224,11 +226,12 @@ def test_validate_ok_implies_run_ok(tmp_path: Path) -> None:
     one(TINY)  # warms the compiled kernels, and the harness passes a good run
     assert ran == [1, 1] and not findings.items, findings.report()
 
-    @fuzz_settings("scenario_run", deadline_s=VALIDATE_BOUND_S + RUN_BOUND_S * 1.5 + 10)
+    @fuzz_settings("scenario_run")
     @given(doc=runnable_mutant())
     def case(doc: dict[str, Any]) -> None:
         one(doc)
 
-    case()
+    with findings.saved():
+        case()
     print(f"run: {ran[0]} cases went through run, {ran[1]} of them accepted by validate")
     findings.assert_none()

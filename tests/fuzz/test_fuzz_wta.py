@@ -187,12 +187,13 @@ def test_wta_mutated_instances(tmp_path: Path) -> None:
     assert not findings.items, findings.report()
     assert findings.outcomes == {"exit 0": 8}, findings.report()
 
-    @fuzz_settings("wta", deadline_s=WTA_BOUND_S * 1.5 + 5)
+    @fuzz_settings("wta")
     @given(data=st.one_of(instance().map(lambda d: json_text(d).encode()),
                           mutated_instance_bytes()),
            solver=st.sampled_from(["auto", "greedy", "heuristic", "exact"]))
     def case(data: bytes, solver: str) -> None:
         one(data, solver)
 
-    case()
+    with findings.saved():
+        case()
     findings.assert_none()
