@@ -93,3 +93,30 @@ def test_close_pairs_are_the_kd_tree_pairs(n: int, radius: float, seed: int) -> 
     want = cKDTree(pos).query_pairs(radius) if n else set()
     assert set(map(tuple, got.tolist())) == want
     assert len(got) == len(want)
+
+
+@pytest.mark.parametrize("confirmation", ["score", "m_of_n"])
+def test_compiled_confirm_delete_equals_the_numpy_rules(confirmation: str) -> None:
+    from shieldwall.tracking.imm import _Log
+
+    rng = np.random.default_rng(11)
+    tr = ImmTracker(confirmation=confirmation)  # type: ignore[arg-type]
+    for _ in range(20):
+        table = tr.new_table(200)
+        cap = table.capacity
+        table.status[:] = rng.integers(0, 3, cap).astype(np.int8)
+        table.track_id[:] = np.where(table.status > 0, rng.permutation(10 * cap)[:cap], -1)
+        table.score[:] = rng.normal(0.0, 15.0, cap)
+        table.score_max[:] = table.score + rng.exponential(8.0, cap)
+        table.misses[:] = rng.integers(0, 9, cap)
+        table.opportunities[:] = rng.integers(0, 7, cap)
+        table.history[:] = rng.integers(0, 2**6, cap).astype(np.uint64)
+        ref_table, ref_log = table.copy(), _Log()
+        log = _Log()
+        tr._confirm_delete(table, log)
+        tr._confirm_delete_numpy(ref_table, ref_log)
+        np.testing.assert_array_equal(table.status, ref_table.status)
+        np.testing.assert_array_equal(table.track_id, ref_table.track_id)
+        got, ref = log.build(), ref_log.build()
+        for name in ("confirmed_track_id", "deleted_track_id", "deleted_was_confirmed"):
+            np.testing.assert_array_equal(getattr(got, name), getattr(ref, name))

@@ -74,6 +74,7 @@ from shieldwall.tracking.imm_kernels import (
     N_MODEL_PARAMS,
     close_pairs,
     combine,
+    confirm_delete,
     ekf_measure,
     ekf_update_assigned,
     mix,
@@ -764,6 +765,22 @@ class ImmTracker:
         return _gate_threshold(self.merge_probability, 3)
 
     def _confirm_delete(self, table: ImmTrackTable, log: _Log) -> None:
+        """Confirmation and deletion (compiled ``imm_kernels.confirm_delete``; the numpy
+        reference is ``_confirm_delete_numpy``)."""
+        a, b = self.false_confirm_probability, self.missed_confirm_probability
+        ids_p, ids_t, ids_c = confirm_delete(
+            table.status, table.track_id, table.score, table.score_max, table.misses,
+            table.opportunities, table.history, self.confirmation == "score",
+            float(np.log((1.0 - b) / a)), float(np.log(b / (1.0 - a))), float(self.score_drop),
+            int(self.confirm_hits), int(self.confirm_window), int(self.delete_misses))
+        if ids_p.size:
+            log.confirmed.append(ids_p)
+        for ids, was_confirmed in ((ids_t, False), (ids_c, True)):
+            if ids.size:
+                log.deleted.append(ids)
+                log.deleted_confirmed.append(np.full(ids.size, was_confirmed))
+
+    def _confirm_delete_numpy(self, table: ImmTrackTable, log: _Log) -> None:
         tent = table.tentative()
         conf = table.confirmed()
         if self.confirmation == "score":

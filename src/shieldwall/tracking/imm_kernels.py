@@ -656,3 +656,63 @@ def close_pairs(pos: FloatArray, radius: float) -> np.ndarray:
                 out[c, 1] = max(i, j)
                 c += 1
     return out[:c].copy()
+
+
+@njit(cache=True, error_model="numpy")
+def confirm_delete(status: np.ndarray, track_id: np.ndarray, score: FloatArray,
+                   score_max: FloatArray, misses: np.ndarray, opportunities: np.ndarray,
+                   history: np.ndarray, use_score: bool, up: float, low: float,
+                   score_drop: float, confirm_hits: int, confirm_window: int,
+                   delete_misses: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``ImmTracker._confirm_delete`` over the whole table, in place (same rules, same slot
+    order): returns the ids confirmed, the tentative ids deleted and the confirmed ids
+    deleted. ``status`` values: 0 free, 1 tentative, 2 confirmed."""
+    cap = status.size
+    promote = np.empty(cap, np.int64)
+    drop_t = np.empty(cap, np.int64)
+    drop_c = np.empty(cap, np.int64)
+    n_p = 0
+    n_t = 0
+    n_c = 0
+    for s in range(cap):
+        st = status[s]
+        if st == 1:
+            if use_score:
+                if score[s] >= up:
+                    promote[n_p] = s
+                    n_p += 1
+                if ((score[s] <= low) and (opportunities[s] > 1)) or misses[s] >= delete_misses:
+                    drop_t[n_t] = s
+                    n_t += 1
+            else:
+                window = min(opportunities[s], confirm_window)
+                h = history[s] & ((np.uint64(1) << np.uint64(window)) - np.uint64(1))
+                recent = 0
+                while h:
+                    h &= h - np.uint64(1)
+                    recent += 1
+                if recent >= confirm_hits:
+                    promote[n_p] = s
+                    n_p += 1
+                elif recent + (confirm_window - window) < confirm_hits:
+                    drop_t[n_t] = s
+                    n_t += 1
+        elif st == 2:
+            if misses[s] >= delete_misses or (use_score and score[s] < score_max[s] - score_drop):
+                drop_c[n_c] = s
+                n_c += 1
+    ids_p = np.empty(n_p, np.int64)
+    for i in range(n_p):
+        status[promote[i]] = 2
+        ids_p[i] = track_id[promote[i]]
+    ids_t = np.empty(n_t, np.int64)
+    for i in range(n_t):
+        ids_t[i] = track_id[drop_t[i]]
+        status[drop_t[i]] = 0
+        track_id[drop_t[i]] = -1
+    ids_c = np.empty(n_c, np.int64)
+    for i in range(n_c):
+        ids_c[i] = track_id[drop_c[i]]
+        status[drop_c[i]] = 0
+        track_id[drop_c[i]] = -1
+    return ids_p, ids_t, ids_c
