@@ -2,9 +2,9 @@
 
 Invariant (tests/fuzz/fuzzkit.py): exit 2 with one paragraph naming the instance file, or exit 0
 with a whole solution at -o: the keys of ``analysis/wta_io.py``'s docstring, an assignment of
-non-negative integers of shape (types, targets) within each type's count, and an objective equal
-to ``sum_j V_j prod_i (1 - p_ij) ** x_ij`` recomputed here, within the time limit (plus
-``TIME_SLACK_S``). Exit 2 leaves no solution file.
+non-negative integers of shape (types, targets) within each type's count, an objective equal to
+``sum_j V_j prod_i (1 - p_ij) ** x_ij`` recomputed here, and for exact/auto the time limit held
+(plus ``TIME_SLACK_S``; greedy and heuristic take no limit). Exit 2 leaves no solution file.
 """
 
 from __future__ import annotations
@@ -166,7 +166,8 @@ def test_wta_mutated_instances(tmp_path: Path) -> None:
         outcome = invoke(["wta", inst, "-o", out, "--solver", solver, "--time-limit",
                           str(TIME_LIMIT_S)], WTA_BOUND_S)
         more = _solution_problems(outcome.exit_code, out, inst)
-        if outcome.exit_code == 0 and outcome.seconds > TIME_LIMIT_S + TIME_SLACK_S:
+        if outcome.exit_code == 0 and solver in ("exact", "auto") and \
+                outcome.seconds > TIME_LIMIT_S + TIME_SLACK_S:  # the others take no limit
             more.append((f"--time-limit {TIME_LIMIT_S} s not held",
                          f"took {outcome.seconds:.1f} s"))
         findings.check(outcome, [inst], data, ".json", more, solver=solver)
