@@ -743,7 +743,11 @@ class ImmTracker:
         a, b = pairs[:, 0], pairs[:, 1]
         dp = pos[a] - pos[b]
         S = table.P[live[a], 0:3, 0:3] + table.P[live[b], 0:3, 0:3]
-        d2 = np.einsum("pi,pi->p", dp, np.linalg.solve(S, dp[:, :, None])[:, :, 0])
+        try:
+            sol = np.linalg.solve(S, dp[:, :, None])[:, :, 0]
+        except np.linalg.LinAlgError:  # singular P_a + P_b (detections at micrometre range)
+            sol = np.einsum("pij,pj->pi", np.linalg.pinv(S), dp)
+        d2 = np.einsum("pi,pi->p", dp, sol)
         dv = np.linalg.norm(table.x[live[a], 3:6] - table.x[live[b], 3:6], axis=1)
         same = (d2 <= self._merge_threshold) & (dv <= self.merge_velocity_mps)
         if not same.any():
