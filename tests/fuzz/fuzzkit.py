@@ -116,6 +116,32 @@ def time_bound(seconds: float) -> Iterator[None]:
         faulthandler.cancel_dump_traceback_later()
 
 
+CASE_MEMORY_BYTES = 4 * 2**30  # address space a case may add before MemoryError
+
+
+@contextmanager
+def memory_bound(extra_bytes: int = CASE_MEMORY_BYTES) -> Iterator[None]:
+    """Cap the address space at the current size + ``extra_bytes`` (RLIMIT_AS, soft limit,
+    restored afterwards): a case that allocates without bound raises MemoryError -- a finding
+    -- instead of the kernel's OOM killer ending the whole test run."""
+    try:
+        import resource
+
+        size = int(Path("/proc/self/statm").read_text().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        limit = size + extra_bytes
+        if hard != resource.RLIM_INFINITY:
+            limit = min(limit, hard)
+        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    except (ImportError, OSError, ValueError):
+        yield
+        return
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+
+
 @functools.cache
 def _command() -> Any:
     return typer.main.get_command(app)
@@ -146,7 +172,7 @@ def invoke(args: Sequence[str], timeout_s: float) -> Outcome:
     t0 = time.perf_counter()
     with _runner.isolation() as streams:
         try:
-            with time_bound(timeout_s):
+            with time_bound(timeout_s), memory_bound():
                 try:
                     _command().main(args=args, prog_name="shieldwall")
                 except InputError as err:  # what main() does with an InputError that escapes
