@@ -3,8 +3,8 @@
 For each size N (default 100, 500, 2000 targets over 300 scans; scenario of
 ``benchmarks/tracking_scenario.py``, cached in ``benchmarks/data/n{N}/``) this runs
 
-- shieldwall (``shieldwall.tracking.standalone``: ``read_detections_csv``,
-  ``load_sensor_config``, ``run_tracker``) on the whole run, and
+- shieldwall (``shieldwall.analysis.track_io``: ``read_detections_csv``, ``load_sensor_config``;
+  ``shieldwall.tracking.standalone.run_tracker``) on the whole run, and
 - the Stone Soup baseline (``benchmarks/stonesoup_tracker.py``) on the whole run or, where it
   is too slow, on a prefix of the scans (``--stonesoup-scans N:K``; default 60 scans at
   N = 2000),
@@ -240,12 +240,12 @@ def score(tracks: Tracks, truth: Truth, grid: FloatArray) -> Score:
 def run_shieldwall(folder: Path) -> Tracks | None:
     """shieldwall's standalone tracker on the folder's files (None if unavailable)."""
     try:
-        from shieldwall.tracking.standalone import (
+        from shieldwall.analysis.track_io import (
             load_sensor_config,
             read_detections_csv,
-            run_tracker,
             write_tracks_csv,
         )
+        from shieldwall.tracking.standalone import run_tracker
     except ImportError as err:
         print(f"  shieldwall standalone tracker not available ({err}); skipped")
         return None

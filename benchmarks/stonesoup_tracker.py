@@ -46,7 +46,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from shieldwall.tracking.standalone import load_sensor_config, read_detections_csv
+from shieldwall.analysis.track_io import load_sensor_config, read_detections_csv
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]

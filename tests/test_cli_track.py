@@ -9,13 +9,9 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from shieldwall.analysis.track_io import load_sensor_config, read_detections_csv
 from shieldwall.cli import app
-from shieldwall.tracking.standalone import (
-    SensorConfig,
-    load_sensor_config,
-    read_detections_csv,
-    run_tracker,
-)
+from shieldwall.tracking.standalone import SensorConfig, run_tracker
 
 runner = CliRunner()
 

@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
+from shieldwall.analysis.track_io import read_detections_csv
 from shieldwall.analysis.wta_io import solve_instance_file
 from shieldwall.c2.wta import (
     CAP_SURVIVAL,
@@ -26,7 +27,7 @@ from shieldwall.c2.wta import (
 from shieldwall.c2.wta_exact import exact_wta
 from shieldwall.c2.wta_heuristic import heuristic_wta
 from shieldwall.cli import app
-from shieldwall.tracking.standalone import read_detections_csv, run_tracker
+from shieldwall.tracking.standalone import run_tracker
 
 runner = CliRunner()
 HEADER = b"time_s,range_m,azimuth_rad,elevation_rad\n"
@@ -125,7 +126,7 @@ def test_a_long_gap_ends_tracks_instead_of_stalling(tmp_path: Path) -> None:
     dets.write_text(HEADER.decode() + "\n".join(rows) + "\n")
     sensor = tmp_path / "s.yaml"
     sensor.write_text("tracker:\n  models: [cv, ballistic]\n  confirmation: m_of_n\n")
-    from shieldwall.tracking.standalone import load_sensor_config
+    from shieldwall.analysis.track_io import load_sensor_config
     config = load_sensor_config(sensor)
     run = run_tracker(read_detections_csv(dets), config)
     assert run.scan_cpu_s.size == 7 and float(run.scan_cpu_s[-1]) < 5.0

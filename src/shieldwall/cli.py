@@ -543,13 +543,13 @@ def track(
     """Track radar detections alone: confirmed tracks at every scan to a CSV."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from shieldwall.core.outputs import check_output_file
-    from shieldwall.tracking.standalone import (
+    from shieldwall.analysis.track_io import (
         load_sensor_config,
         read_detections_csv,
-        run_tracker,
         write_tracks_csv,
     )
+    from shieldwall.core.outputs import check_output_file
+    from shieldwall.tracking.standalone import run_tracker
 
     with input_errors():
         check_output_file(out, inputs=[detections, sensor])  # before tracking, not after
