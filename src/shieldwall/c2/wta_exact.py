@@ -53,12 +53,22 @@ Algorithm
    a lower bound (the MILP is a relaxation). Stop when the relative gap ``(UB - LB) / UB <=
    1e-6``, when the MILP optimum needs no cut (then it is the optimum), or at the time limit.
 
-Values are scaled so that the incumbent's objective is 1 (HiGHS's tolerances are absolute), and
-the bounds are HiGHS's: "proven" is up to its feasibility tolerances (1e-6 .. 1e-7).
+Values are scaled so that the incumbent's objective is 1 (HiGHS's tolerances are absolute), so
+the gap is relative. That is not enough when the optimum is a tiny fraction of the target
+values (3e-8 of them: rows of size 1e7 in units of the objective, where HiGHS's tolerances are
+worth more than the objective, and its LP "optimum" was 1.01 where the true one is 2e-4):
+HiGHS runs with tolerances of 1e-9, every LP bound used is the safe Lagrangian bound of its duals
+(``_SafeBound``: valid whatever the duals, less its rounding error), reduced-cost fixing uses
+that bound, and the MILP's dual bound (and its "no better point" statuses) count only while
+HiGHS's LP objectives on the model agree with the safe bounds to a tenth of the gap. Otherwise
+the gap reported is the one proven by the safe bounds, and ``optimal`` is false unless it is
+within ``OPTIMALITY_GAP``. Values above ``MAX_VALUE_RATIO`` times the start's objective are not
+attempted (the start is returned with the bound 0).
 """
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import time
@@ -74,6 +84,10 @@ from shieldwall.core.types import BoolArray, FloatArray, IntArray
 
 #: Relative gap ``(UB - LB) / UB`` at or below which a solution is reported optimal.
 OPTIMALITY_GAP = 1e-6
+
+#: Largest target value, in units of the start's objective, the MILP is built for (HiGHS
+#: refuses matrix coefficients above 1e15).
+MAX_VALUE_RATIO = 1e12
 
 _TINY = 2e-9  # smallest matrix coefficient passed to HiGHS (its small_matrix_value is 1e-9)
 
@@ -275,10 +289,78 @@ def _merge(batches: list[_Rows]) -> _Rows:
 
 
 def _add_rows(h: highspy.Highs, rows: _Rows) -> int:
-    if rows.size:
-        h.addRows(rows.size, rows.lower, np.full(rows.size, highspy.kHighsInf),
-                  rows.index.size, rows.starts, rows.index, rows.value)
-    return rows.size
+    """Add the cut rows; the number HiGHS really added (it refuses a batch holding a
+    coefficient or bound beyond its limits: the model then only lacks those valid cuts)."""
+    if not rows.size:
+        return 0
+    before = h.getNumRow()
+    h.addRows(rows.size, rows.lower, np.full(rows.size, highspy.kHighsInf),
+              rows.index.size, rows.starts, rows.index, rows.value)
+    return int(h.getNumRow() - before)
+
+
+@dataclass(frozen=True)
+class _SafeBound:
+    """A lower bound on the LP (hence on every integer point of it) that does not trust the
+    LP solver's optimality: ``bound`` is the Lagrangian value of the solver's row duals
+    (Neumaier & Shcherbina 2004, "Safe bounds in linear and mixed-integer linear
+    programming", Math. Prog. 99), valid for any duals, less a bound on its rounding error;
+    ``reduced`` the reduced costs ``c - A^T pi`` it used and ``col_lower``/``col_upper`` the
+    column bounds it minimized over; ``rounding`` the error allowance subtracted."""
+
+    bound: float
+    rounding: float
+    reduced: FloatArray
+    col_lower: FloatArray
+    col_upper: FloatArray
+
+
+def _safe_bound(h: highspy.Highs, solution: highspy.HighsSolution) -> _SafeBound:
+    """``min c x`` over ``row_lower <= A x <= row_upper``, ``col_lower <= x <= col_upper`` is at
+    least ``sum_i pi_i b_i + sum_j min(d_j l_j, d_j u_j)`` with ``d = c - A^T pi`` for every
+    ``pi`` (``b_i`` the row bound its sign selects). HiGHS's duals make it tight when HiGHS is
+    right; when its tolerances stop the simplex early (values far above the objective, as at
+    an optimum of 1e-8 of a target's value), this bound stays valid while HiGHS's objective
+    does not."""
+    lp = h.getLp()
+    inf = highspy.kHighsInf
+    n_rows, n_cols = int(lp.num_row_), int(lp.num_col_)
+    a = lp.a_matrix_
+    start = np.asarray(a.start_, np.int64)
+    index = np.asarray(a.index_, np.int64)
+    value = np.asarray(a.value_, float)
+    counts = np.diff(start)
+    if a.format_ == highspy.MatrixFormat.kRowwise:
+        row_of, col_of = np.repeat(np.arange(n_rows), counts), index
+    else:
+        row_of, col_of = index, np.repeat(np.arange(n_cols), counts)
+    row_lower = np.asarray(lp.row_lower_, float)
+    row_upper = np.asarray(lp.row_upper_, float)
+    col_lower = np.asarray(lp.col_lower_, float)
+    col_upper = np.asarray(lp.col_upper_, float)
+    cost = np.asarray(lp.col_cost_, float)
+    pi = np.asarray(solution.row_dual, float)[:n_rows].copy()
+    # A dual whose row bound is infinite contributes -inf: use 0 there (still a valid pi).
+    pi[((pi > 0.0) & ~(row_lower > -inf)) | ((pi < 0.0) & ~(row_upper < inf))] = 0.0
+    pi[~np.isfinite(pi)] = 0.0
+    rhs = np.where(pi > 0.0, row_lower, np.where(pi < 0.0, row_upper, 0.0))
+    products = value * pi[row_of]
+    reduced = cost - np.bincount(col_of, weights=products, minlength=n_cols)
+    magnitude = np.bincount(col_of, weights=np.abs(products), minlength=n_cols) + np.abs(cost)
+    col_at = np.where(reduced > 0.0, col_lower, np.where(reduced < 0.0, col_upper, 0.0))
+    if not np.all(np.isfinite(col_at)):
+        return _SafeBound(-np.inf, 0.0, reduced, col_lower, col_upper)
+    row_terms = pi * rhs
+    col_terms = reduced * col_at
+    bound = math.fsum(row_terms.tolist()) + math.fsum(col_terms.tolist())
+    # First-order rounding error of the products and of the sums forming d (entries per
+    # column + 2 roundings each), with a factor 4 to spare.
+    per_col = np.bincount(col_of, minlength=n_cols) + 2.0
+    big = np.maximum(np.abs(col_lower), np.abs(col_upper))
+    big = np.where(np.isfinite(big), big, np.abs(col_at))
+    error = 4.0 * np.finfo(float).eps * (float(np.abs(row_terms).sum())
+                                         + float((per_col * magnitude * big).sum()))
+    return _SafeBound(bound - error, error, reduced, col_lower, col_upper)
 
 
 def _solve_lp(h: Any, deadline: float, solver: str) -> float | None:
@@ -343,15 +425,17 @@ def _separate(slots: _Slots, col: FloatArray, depth: int = 4, positions: int = 3
     return _merge(batches)
 
 
-def _fix_by_reduced_cost(h: highspy.Highs, solution: highspy.HighsSolution, bound: float,
-                         upper: float, slot_cols: npt.NDArray[np.int32]) -> None:
-    """Reduced-cost fixing: a slot whose reduced cost lifts the LP bound above the incumbent's
-    objective keeps its LP value (0 or 1) in every better solution; fix it there."""
-    rc = np.asarray(solution.col_dual)[slot_cols]
-    val = np.asarray(solution.col_value)[slot_cols]
+def _fix_by_reduced_cost(h: highspy.Highs, safe: _SafeBound, upper: float,
+                         slot_cols: npt.NDArray[np.int32]) -> None:
+    """Reduced-cost fixing on the safe bound: an integer point with slot ``e`` away from the
+    bound that minimizes its term costs at least ``safe.bound + |d_e|`` (binary range 1); when
+    that exceeds the incumbent's objective, ``e`` keeps that bound in every better solution."""
+    d = safe.reduced[slot_cols]
+    free = safe.col_upper[slot_cols] > safe.col_lower[slot_cols]
     margin = upper + 1e-9 * max(upper, 1e-12)
-    for idx, level in ((np.flatnonzero((val < 1e-9) & (bound + rc > margin)), 0.0),
-                       (np.flatnonzero((val > 1.0 - 1e-9) & (bound - rc > margin)), 1.0)):
+    lift = safe.bound + np.abs(d) > margin
+    for idx, level in ((np.flatnonzero(free & lift & (d > 0.0)), 0.0),
+                       (np.flatnonzero(free & lift & (d < 0.0)), 1.0)):
         if idx.size:
             h.changeColsBounds(idx.size, slot_cols[idx], np.full(idx.size, level),
                                np.full(idx.size, level))
@@ -436,9 +520,10 @@ def exact_wta(values: npt.ArrayLike, counts: npt.ArrayLike, pk: npt.ArrayLike,
     # objective, so that they act as relative ones (a 0.004 optimum is otherwise "proven" with
     # a 30 % gap). Everything below is in these units until the result is built.
     scale = 1.0 / upper
-    if not scale * float(v.max()) <= 1e18:
-        # The incumbent leaves less than 1e-18 of the largest target value: rescaled, that
-        # value would reach HiGHS's infinite bound (1e20). Keep the start, with the bound 0.
+    if not scale * float(v.max()) <= MAX_VALUE_RATIO:
+        # The incumbent leaves less than 1e-12 of the largest target value: rescaled, that
+        # value's cuts reach HiGHS's coefficient limit (1e15), and no floating-point LP
+        # resolves 1e-6 of the objective there. Keep the start, with the bound 0.
         return ExactResult(x_best, upper, 0.0, 1.0, False, 0, 0)
     v = v * scale
     upper = 1.0
@@ -449,6 +534,13 @@ def exact_wta(values: npt.ArrayLike, counts: npt.ArrayLike, pk: npt.ArrayLike,
     h.setOptionValue("mip_rel_gap", OPTIMALITY_GAP / 10)
     h.setOptionValue("mip_abs_gap", 0.0)
     h.setOptionValue("mip_improving_solution_save", True)
+    # Values up to MAX_VALUE_RATIO times the objective: HiGHS's default tolerances (1e-7) on
+    # such rows are worth more than the objective. Tighter ones make its answers usually
+    # right; the bounds used below are checked (_SafeBound) or, for the MILP's, trusted only
+    # while HiGHS's LP bounds on this model agree with the safe ones.
+    for option in ("primal_feasibility_tolerance", "dual_feasibility_tolerance",
+                   "mip_feasibility_tolerance"):
+        h.setOptionValue(option, 1e-9)
     inf = highspy.kHighsInf
     n_cols = n_targets + slots.n_slots
     cost = np.concatenate([np.ones(n_targets), np.zeros(slots.n_slots)])
@@ -531,14 +623,21 @@ def exact_wta(values: npt.ArrayLike, counts: npt.ArrayLike, pk: npt.ArrayLike,
         h.changeColsBounds(blocked.size, slot_cols[blocked], zeros, np.ones(blocked.size))
     previous = -np.inf
     last_solution = None
+    trust_highs_bounds = True
     for lp_round in range(root_rounds):
         solved = _solve_lp(h, deadline, first_lp_solver if lp_round == 0 else "simplex")
         if solved is None:
             break
         bound = solved
-        lower_bound = max(lower_bound, min(bound, upper))
         solution = last_solution = h.getSolution()
-        _fix_by_reduced_cost(h, solution, bound, upper, slot_cols)
+        safe = _safe_bound(h, solution)
+        # HiGHS's objective is the bound only as far as its tolerances go; the safe bound is
+        # the one used, and a disagreement past a tenth of the optimality gap means HiGHS's
+        # bounds on this model (the MILP's dual bound included) cannot be taken as proofs.
+        if bound - (safe.bound + safe.rounding) > 0.1 * OPTIMALITY_GAP * upper:
+            trust_highs_bounds = False
+        lower_bound = max(lower_bound, min(safe.bound, upper))
+        _fix_by_reduced_cost(h, safe, upper, slot_cols)
         if bound - previous < 1e-6 * max(upper, 1e-12) or \
                 _relative_gap(upper, lower_bound) <= OPTIMALITY_GAP:
             break
@@ -553,7 +652,9 @@ def exact_wta(values: npt.ArrayLike, counts: npt.ArrayLike, pk: npt.ArrayLike,
         lp = h.getLp()
         activity = np.asarray(last_solution.row_value)[structural_rows:]
         row_lower = np.asarray(lp.row_lower_)[structural_rows:]
-        slack = np.flatnonzero(activity > row_lower + 1e-6 * np.maximum(1.0, np.abs(row_lower)))
+        # (every cut row has a finite lower bound; _add_rows counts only the rows added)
+        slack = np.flatnonzero(np.isfinite(row_lower) & (
+            activity > row_lower + 1e-6 * np.maximum(1.0, np.abs(row_lower))))
         if slack.size:
             h.deleteRows(slack.size, (structural_rows + slack).astype(np.int32))
     h.changeColsIntegrality(slots.n_slots, slot_cols, integer)
@@ -576,11 +677,11 @@ def exact_wta(values: npt.ArrayLike, counts: npt.ArrayLike, pk: npt.ArrayLike,
         h.run()
         status = h.getModelStatus()
         info = h.getInfo()
-        if status in (highspy.HighsModelStatus.kInfeasible,
-                      highspy.HighsModelStatus.kObjectiveBound):
+        if trust_highs_bounds and status in (highspy.HighsModelStatus.kInfeasible,
+                                             highspy.HighsModelStatus.kObjectiveBound):
             lower_bound = upper  # nothing below the incumbent, even in the relaxation
             break
-        dual = float(info.mip_dual_bound)
+        dual = float(info.mip_dual_bound) if trust_highs_bounds else -np.inf
         if np.isfinite(dual):
             lower_bound = max(lower_bound, min(dual, upper))
         candidates = [np.asarray(s.col_value) for s in h.getSavedMipSolutions()]
@@ -610,7 +711,7 @@ def exact_wta(values: npt.ArrayLike, counts: npt.ArrayLike, pk: npt.ArrayLike,
         if final_exact and np.isfinite(dual):
             # HiGHS's own objective of its solution is not trusted: recompute it.
             final_exact = float(np.sum(candidates[-1][:n_targets])) <= dual + 1e-7 * upper
-        if status == highspy.HighsModelStatus.kOptimal and final_exact:
+        if status == highspy.HighsModelStatus.kOptimal and final_exact and trust_highs_bounds:
             # The MILP optimum is exact at its own point: it is the optimum of F.
             lower_bound = max(lower_bound, min(dual, upper))
             break
@@ -618,5 +719,5 @@ def exact_wta(values: npt.ArrayLike, counts: npt.ArrayLike, pk: npt.ArrayLike,
             break  # time limit (or solver trouble) with nothing left to learn
     gap = _relative_gap(upper, lower_bound)
     objective = float(wta_objective(v, p, x_best)) / scale
-    return ExactResult(x_best, objective, min(lower_bound / scale, objective), gap,
-                       gap <= OPTIMALITY_GAP, rounds, n_cuts)
+    return ExactResult(x_best, objective, float(min(lower_bound / scale, objective)),
+                       float(gap), bool(gap <= OPTIMALITY_GAP), rounds, n_cuts)
