@@ -52,6 +52,7 @@ from pydantic import (
     ConfigDict,
     Field,
     Strict,
+    field_validator,
     model_validator,
 )
 
@@ -99,6 +100,17 @@ class TrackerOptions(BaseModel):
     gate_probability: Real = Field(default=0.9999, gt=0, lt=1)
     score_drop: Real = Field(default=7.0, gt=0)
     delete_misses: Whole = Field(default=4, ge=1, le=1000)
+
+    @field_validator("models")
+    @classmethod
+    def _distinct_models(cls, models: tuple[ModelName, ...]) -> tuple[ModelName, ...]:
+        # A repeated mode adds nothing (its parameters are shared) but costs r**2 mixing work
+        # and memory: a list of thousands would exhaust memory instead of being refused.
+        repeated = sorted({m for m in models if models.count(m) > 1})
+        if repeated:
+            raise ValueError(f"{', '.join(repeated)} listed more than once; expected each of "
+                             "cv, ca, ct+, ct-, ballistic at most once")
+        return models
 
 
 #: Pairs of SENSOR.yaml settings where the first must be below the second.
