@@ -345,7 +345,7 @@ def _check_resume(outdir: Path, shash: str, seed: int, scenario_name: str) -> di
     path = outdir / STUDY_FILE
     try:
         old = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError) as err:
+    except (OSError, ValueError, RecursionError, MemoryError) as err:
         raise InputError(str(path), f"cannot read the study file to resume ({err})") from None
     if not isinstance(old, dict):
         raise InputError(str(path), "cannot resume: the study file is not a JSON object")

@@ -278,7 +278,7 @@ def run_sweep(scenario: str | Path, sets: Sequence[str | SweepAxis], n: int,
     if target.state == RESUME and index_path.exists():
         try:
             old = json.loads(index_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError, RecursionError) as err:
+        except (OSError, ValueError, RecursionError, MemoryError) as err:
             raise InputError(str(index_path), f"cannot read the sweep index to resume "
                                               f"({err})") from None
         if not isinstance(old, dict) or old.get("axes") != axes_doc:

@@ -126,15 +126,51 @@ def _absolute(path: str | os.PathLike[str], option: str) -> Path:
     return Path(os.path.abspath(os.fspath(path)))
 
 
+#: Largest JSON file of a results directory shieldwall reads back (a marker is ~1 kB, a
+#: summary or scenario document of a large raid a few MB).
+MAX_RESULTS_JSON_BYTES = 256 * 2**20
+#: ... and of the marker.
+MAX_MARKER_BYTES = 2**20
+
+
+def read_json_file(path: str | os.PathLike[str], what: str,
+                   max_bytes: int = MAX_RESULTS_JSON_BYTES) -> Any:
+    """The JSON document of a results file, or ``InputError`` naming it for whatever a hand
+    edit (or a truncated copy) may have made of it: unreadable, larger than ``max_bytes``,
+    not UTF-8, not JSON (with its line), nested too deeply, a number Python refuses (over
+    4300 digits) or too large for memory."""
+    p = Path(path)
+    try:
+        size = p.stat().st_size
+        if size > max_bytes:
+            raise InputError(str(p), f"cannot read {what}: {size} bytes, more than the "
+                                     f"{max_bytes} this file can hold when shieldwall wrote it")
+        text = p.read_bytes().decode("utf-8")
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        raise InputError(str(p), f"cannot read {what}: not valid JSON ({err.msg}, column "
+                                 f"{err.colno})", line=err.lineno) from None
+    except UnicodeDecodeError as err:
+        raise InputError(str(p), f"cannot read {what}: not UTF-8 text (byte "
+                                 f"{err.start})") from None
+    except RecursionError:
+        raise InputError(str(p), f"cannot read {what}: JSON nested too deeply (shieldwall "
+                                 "writes at most a few levels)") from None
+    except MemoryError:
+        raise InputError(str(p), f"cannot read {what}: its JSON does not fit in memory"
+                         ) from None
+    except ValueError as err:  # an integer of more than 4300 digits
+        raise InputError(str(p), f"cannot read {what}: {str(err).split(':')[0]}") from None
+    except OSError as err:
+        raise InputError(str(p), f"cannot read {what} ({err.strerror or err})") from None
+
+
 def read_marker(directory: Path) -> dict[str, Any] | None:
     """The marker of ``directory`` (None when it has none); unreadable is an ``InputError``."""
     path = Path(directory) / MARKER
     if not path.is_file():
         return None
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as err:
-        raise InputError(str(path), f"cannot read the results marker ({err})") from None
+    doc = read_json_file(path, "the results marker", MAX_MARKER_BYTES)
     if not isinstance(doc, dict) or not isinstance(doc.get("kind"), str):
         raise InputError(str(path), "expected a JSON object with a 'kind' string "
                                     "(the shieldwall results marker)", field="kind")

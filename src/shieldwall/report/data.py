@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from shieldwall.core.errors import InputError
+from shieldwall.core.outputs import read_json_file
 from shieldwall.core.types import FloatArray, IntArray
 
 FATE_OF_EVENT = {"intercept_kill": "intercepted", "leak": "leaked", "crash": "crashed",
@@ -89,12 +90,7 @@ def _read_json(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise InputError(str(path), "missing: a results directory of 'shieldwall run' holds "
                                     "summary.json and scenario.json (docs/internals.md)")
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise InputError(str(path), f"not valid JSON ({exc.msg})", line=exc.lineno) from exc
-    except (ValueError, RecursionError) as exc:  # not UTF-8; nested too deeply
-        raise InputError(str(path), f"cannot read it as JSON ({exc})") from None
+    doc = read_json_file(path, "this file of the results directory")
     if not isinstance(doc, dict):
         raise InputError(str(path), "expected a JSON object at the top level")
     return doc
@@ -204,6 +200,9 @@ def load_run(outdir: Path) -> RunData:
                                  ["time_s", "kind", "threat_id", "track_id", "battery_id",
                                   "interceptor_id", "interceptor_type", "lat_deg", "lon_deg",
                                   "alt_m", "value", "detail"]))
+    events_file = str(outdir / "events.parquet")
+    for text in set(events.detail.tolist()):
+        parse_detail(str(text), events_file)  # a hand-edited detail: InputError naming it
     fate, end = threat_fates(events)
     return RunData(outdir=outdir, summary=summary, scenario=scenario,
                    threats=_polylines(truth, "threat_id", ["threat_type", "threat_class"]),
@@ -212,12 +211,28 @@ def load_run(outdir: Path) -> RunData:
                    events=events, threat_fate=fate, threat_end_s=end)
 
 
-def parse_detail(text: str) -> dict[str, Any]:
-    """The ``detail`` JSON of an event as a dict ({} when empty; {"text": ...} if not JSON)."""
+#: Longest ``detail`` text of an event read as JSON (shieldwall writes ~100 characters).
+MAX_DETAIL_CHARS = 65536
+
+
+def parse_detail(text: str, source: str = "events.parquet") -> dict[str, Any]:
+    """The ``detail`` JSON of an event as a dict ({} when empty; {"text": ...} if not JSON).
+
+    A detail no shieldwall run writes (over ``MAX_DETAIL_CHARS``, nested too deeply, a number
+    of 4300 digits: a hand-edited table) is an ``InputError`` naming ``source``."""
     if not text:
         return {}
+    if len(text) > MAX_DETAIL_CHARS:
+        raise InputError(source, f"an event's detail is {len(text)} characters long; "
+                                 f"shieldwall writes short JSON objects (at most "
+                                 f"{MAX_DETAIL_CHARS})", field="detail")
     try:
         doc = json.loads(text)
     except json.JSONDecodeError:
         return {"text": text}
+    except (RecursionError, ValueError, MemoryError) as err:
+        what = "nested too deeply" if isinstance(err, RecursionError) else \
+            str(err).split(":")[0] or type(err).__name__
+        raise InputError(source, f"an event's detail cannot be read as JSON ({what}); "
+                                 "shieldwall writes flat JSON objects", field="detail") from None
     return doc if isinstance(doc, dict) else {"text": str(doc)}

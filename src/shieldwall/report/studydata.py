@@ -145,7 +145,7 @@ def read_json(path: Path, required: bool) -> dict[str, Any]:
         return {}
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError) as err:
+    except (OSError, ValueError, RecursionError, MemoryError) as err:
         raise InputError(str(path), f"cannot read it as JSON ({err})") from None
     if not isinstance(doc, dict):
         raise InputError(str(path), "expected a JSON object at the top level")
