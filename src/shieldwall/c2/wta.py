@@ -13,7 +13,10 @@ ALL pairs first, not one weapon after the other. With a single weapon type it is
 (den Broeder, Ellison & Emerling, 1959); with several it is a heuristic.
 
 ``solve_wta`` is the front end of ``shieldwall wta``: greedy, the real-time improvement
-heuristic (``wta_heuristic``) and the exact outer-approximation MILP on HiGHS (``wta_exact``).
+heuristic (``wta_heuristic``) and the exact outer-approximation MILP on HiGHS (``wta_exact``),
+imported on first use (scipy.optimize and highspy stay out of start-up). The pieces the three
+share (objective, instance check, greedy, count cap) are in ``wta_core``; the solvers import
+them from there, never from this module.
 """
 
 from __future__ import annotations
@@ -24,124 +27,37 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from numba import njit
 
+from shieldwall.c2.wta_core import (
+    CAP_SURVIVAL,
+    OPTIMALITY_GAP,
+    CountCap,
+    cap_counts,
+    greedy_mmr,
+    greedy_until,
+    top_up,
+    validate_instance,
+    wta_objective,
+)
 from shieldwall.core.types import FloatArray, IntArray
 from shieldwall.core.vocabulary import WTA_SOLVERS
 
-
-def wta_objective(values: npt.ArrayLike, pk: npt.ArrayLike, x: npt.ArrayLike) -> FloatArray:
-    """Expected surviving value ``sum_j V_j prod_i (1 - p_ij) ** x_ij``.
-
-    values : (J,); pk : (I, J); x : (..., I, J) integer counts (leading batch dimensions
-    allowed). Returns an array of shape ``(...)`` (a 0-d array for a single assignment).
-    """
-    v = np.asarray(values, float)
-    p = np.asarray(pk, float)
-    xx = np.asarray(x, float)
-    survive = np.prod((1.0 - p) ** xx, axis=-2)
-    return np.asarray(np.sum(v * survive, axis=-1))
-
-
-def _validate(values: npt.ArrayLike, counts: npt.ArrayLike, pk: npt.ArrayLike
-              ) -> tuple[FloatArray, IntArray, FloatArray]:
-    v = np.asarray(values, float).reshape(-1)
-    n = np.asarray(counts).reshape(-1).astype(np.int64)
-    p = np.asarray(pk, float).reshape(n.size, v.size)
-    if np.any(n < 0) or np.any(v < 0) or np.any((p < 0) | (p > 1)):
-        raise ValueError("counts and values must be >= 0 and pk in [0, 1]")
-    return v, n, p
-
-
-def greedy_mmr(values: npt.ArrayLike, counts: npt.ArrayLike, pk: npt.ArrayLike) -> IntArray:
-    """Global maximum-marginal-return greedy assignment.
-
-    Parameters
-    ----------
-    values : (J,) target values V_j >= 0
-    counts : (I,) weapons per type n_i >= 0
-    pk : (I, J) kill probabilities in [0, 1]
-
-    Returns
-    -------
-    x : (I, J) int64
-        Weapons of type i on target j. Weapons whose best marginal return is 0 stay unassigned.
-
-    Notes
-    -----
-    ``sum(n)`` rounds, each an argmax over the I x J gain matrix ``W_j p_ij`` (rows of exhausted
-    types masked); after a choice only column j of the gain matrix changes. Ties go to the lowest
-    flat index (type-major). Compiled (numba): about 4 ms at 200 x 200.
-    """
-    v, n, p = _validate(values, counts, pk)
-    return _greedy_kernel(v, n, p)
-
-
-@njit(cache=True, error_model="numpy")
-def _greedy_kernel(v: FloatArray, n: IntArray, p: FloatArray) -> IntArray:  # pragma: no cover
-    """Compiled global MMR (see ``greedy_mmr``): O(sum(n) I J) flops, no allocation per round."""
-    x = np.zeros(p.shape, np.int64)
-    _greedy_steps(v, p, x, v.copy(), n.copy(), int(n.sum()))
-    return x
-
-
-@njit(cache=True, error_model="numpy")
-def _greedy_steps(v: FloatArray, p: FloatArray, x: IntArray, remaining: FloatArray,
-                  left: IntArray, max_rounds: int) -> bool:  # pragma: no cover - compiled
-    """Up to ``max_rounds`` rounds of global MMR from the state ``(x, remaining, left)``
-    (updated in place: ``remaining_j`` the surviving value, ``left_i`` the weapons left).
-    Returns True when the greedy is finished (no weapon left or no positive gain)."""
-    n_types, n_targets = p.shape
-    if n_types == 0 or n_targets == 0:
-        return True
-    gain = np.empty((n_types, n_targets))
-    for i in range(n_types):
-        for j in range(n_targets):
-            gain[i, j] = remaining[j] * p[i, j] if left[i] > 0 else -1.0
-    for _ in range(max_rounds):
-        best = -1.0
-        bi = -1
-        bj = -1
-        for i in range(n_types):
-            if left[i] <= 0:
-                continue
-            for j in range(n_targets):
-                if gain[i, j] > best:
-                    best = gain[i, j]
-                    bi = i
-                    bj = j
-        if bi < 0 or best <= 0.0:
-            return True
-        x[bi, bj] += 1
-        left[bi] -= 1
-        remaining[bj] *= 1.0 - p[bi, bj]
-        for i in range(n_types):
-            gain[i, bj] = remaining[bj] * p[i, bj]
-    for i in range(n_types):
-        if left[i] > 0:
-            for j in range(n_targets):
-                if remaining[j] * p[i, j] > 0.0:
-                    return False
-    return True
-
-
-def greedy_until(values: FloatArray, counts: IntArray, pk: FloatArray,
-                 deadline: float | None) -> tuple[IntArray, bool]:
-    """``greedy_mmr`` stopped at the ``time.perf_counter()`` value ``deadline`` (None: never).
-
-    Runs in chunks of rounds and checks the clock between them; the state carries over, so an
-    unstopped run equals ``greedy_mmr``. Returns ``(x, finished)``; a stopped ``x`` is feasible
-    (weapons not yet given stay unassigned).
-    """
-    v, n, p = _validate(values, counts, pk)
-    x = np.zeros(p.shape, np.int64)
-    remaining, left = v.copy(), n.copy()
-    chunk = max(1, 5_000_000 // max(p.size, 1))  # about 5 ms of rounds
-    while True:
-        if _greedy_steps(v, p, x, remaining, left, chunk):
-            return x, True
-        if deadline is not None and time.perf_counter() >= deadline:
-            return x, False
+__all__ = [
+    "AUTO_DEFAULT_TIME_LIMIT_S",
+    "CAP_SURVIVAL",
+    "EXACT_SETUP_S_PER_SLOT",
+    "OPTIMALITY_GAP",
+    "SOLVERS",
+    "CountCap",
+    "WTASolution",
+    "brute_force_wta",
+    "cap_counts",
+    "greedy_mmr",
+    "greedy_until",
+    "solve_wta",
+    "top_up",
+    "wta_objective",
+]
 
 
 def _compositions(total: int, parts: int) -> IntArray:
@@ -164,7 +80,7 @@ def brute_force_wta(values: npt.ArrayLike, counts: npt.ArrayLike, pk: npt.ArrayL
     the search space is the product over types of the compositions of ``n_i`` into J parts.
     Returns ``(x (I, J), objective)``; raises ``ValueError`` above ``max_assignments``.
     """
-    v, n, p = _validate(values, counts, pk)
+    v, n, p = validate_instance(values, counts, pk)
     n_types, n_targets = p.shape
     per_type = [_compositions(int(ni), n_targets) for ni in n]
     size = int(np.prod([c.shape[0] for c in per_type], dtype=np.float64)) if per_type else 1
@@ -188,82 +104,6 @@ def brute_force_wta(values: npt.ArrayLike, counts: npt.ArrayLike, pk: npt.ArrayL
     best = int(np.argmin(objective))
     x = np.stack([per_type[i][index[best, i]] for i in range(n_types)])
     return x, float(objective[best])
-
-
-# --------------------------------------------------------------------------- count capping
-#: Survival fraction below which further weapons on a target are not worth modelling.
-CAP_SURVIVAL = 2.0 ** -64  # 5.4e-20: below the double resolution (1.1e-16) of sum(V)
-
-
-@dataclass(frozen=True)
-class CountCap:
-    """The counts a solver needs (``cap_counts``): the optimum moves by at most ``tolerance``.
-
-    useful : (I, J) int64 ``k_ij``, the fewest weapons of type i alone that leave at most
-        ``CAP_SURVIVAL`` of target j (1 when ``p_ij = 1``, 0 when ``p_ij = 0``), at most ``n_i``
-    counts : (I,) int64 capped counts ``n'_i = min(n_i, sum_j k_ij)``
-    tolerance : ``CAP_SURVIVAL * sum of V_j`` over the targets where some ``k_ij < n_i`` with
-        ``0 < p_ij < 1`` (0 when no such cap binds: a ``p = 1`` cap loses nothing)
-    binding : some ``k_ij < n_i`` with ``p_ij > 0`` (the capped problem is smaller)
-    """
-
-    useful: IntArray
-    counts: IntArray
-    tolerance: float
-    binding: bool
-
-
-def cap_counts(values: npt.ArrayLike, counts: npt.ArrayLike, pk: npt.ArrayLike) -> CountCap:
-    """Cap the weapon counts at what can be useful (huge counts: work bounded by ``pk``).
-
-    Why the optimum barely moves. Let ``k_ij`` be as in ``CountCap.useful`` and consider the
-    *capped* problem: the original plus ``x_ij <= k_ij`` (which implies ``sum_j x_ij <= n'_i``
-    with ``n'_i = min(n_i, sum_j k_ij)``). Its feasible set is a subset of the original's, so
-    ``opt' >= opt``. Conversely take an optimum ``x*`` of the original and ``x' = min(x*, k)``
-    elementwise: ``x'`` is feasible for the capped problem. On a target j where no pair was cut,
-    ``f_j(x') = f_j(x*)``. Where some pair (i, j) was cut, ``x'_ij = k_ij`` weapons of type i
-    alone leave ``f_j(x') <= V_j (1 - p_ij) ** k_ij <= V_j CAP_SURVIVAL`` (and 0 when
-    ``p_ij = 1``), so ``f_j(x') - f_j(x*) <= V_j CAP_SURVIVAL``. Summing,
-    ``opt <= opt' <= F(x') <= opt + tolerance``. A lower bound ``LB'`` proven on the capped
-    problem therefore gives ``LB' - tolerance <= opt``, and any assignment of the capped problem
-    is feasible for the original (``n'_i <= n_i``), at the same objective.
-    """
-    v, n, p = _validate(values, counts, pk)
-    with np.errstate(all="ignore"):
-        per_shot = np.log1p(-np.minimum(p, 1.0))  # ln(1 - p) < 0 for p > 0; -inf at p = 1
-        # k ln(1 - p) <= ln(CAP_SURVIVAL); + 1 guards the round-off of the logarithms. A
-        # subnormal p gives inf here, i.e. no cap.
-        need = np.where(p >= 1.0, 1.0, np.where(
-            p <= 0.0, 0.0, np.ceil(np.log(CAP_SURVIVAL) / per_shot) + 1.0))
-    useful = np.minimum(need, n[:, None].astype(float)).astype(np.int64)
-    total = np.minimum(useful.sum(axis=1, dtype=np.float64), n.astype(float))
-    capped = np.minimum(n, total.astype(np.int64))
-    hurt = (useful < n[:, None]) & (p > 0.0)
-    cut = hurt & (p < 1.0)
-    tolerance = float(CAP_SURVIVAL * v[cut.any(axis=0)].sum()) if cut.size else 0.0
-    return CountCap(useful=useful, counts=capped, tolerance=tolerance,
-                    binding=bool(hurt.any()))
-
-
-def top_up(values: npt.ArrayLike, counts: npt.ArrayLike, pk: npt.ArrayLike, x: npt.ArrayLike,
-           capped: npt.ArrayLike) -> IntArray:
-    """Give the weapons a cap removed (``counts - capped`` per type) back to the assignment.
-
-    Spread evenly over the targets of positive value the type can hurt (``p_ij > 0``); every
-    extra weapon multiplies a survival by ``1 - p <= 1``, so ``F`` never increases. ``x`` is a
-    feasible assignment for ``capped``; the result is feasible for ``counts``.
-    """
-    v, n, p = _validate(values, counts, pk)
-    out = np.array(x, dtype=np.int64, copy=True).reshape(p.shape)
-    spare = n - np.asarray(capped, np.int64).reshape(-1)
-    for i in np.flatnonzero(spare > 0):
-        targets = np.flatnonzero((p[i] > 0.0) & (v > 0.0))
-        if targets.size == 0:
-            continue
-        share, extra = divmod(int(spare[i]), targets.size)
-        out[i, targets] += share
-        out[i, targets[:extra]] += 1
-    return out
 
 
 # --------------------------------------------------------------------------- solver front end
@@ -297,7 +137,7 @@ class WTASolution:
     assignment : (I, J) int64, weapons of type i on target j
     solver : the solver asked for (``auto``, ``greedy``, ``heuristic``, ``exact``)
     optimal : True when proven: relative gap ``(objective - lower_bound) / objective <= 1e-6``
-        (``wta_exact.OPTIMALITY_GAP``), or a single weapon type (greedy MMR is optimal)
+        (``wta_core.OPTIMALITY_GAP``), or a single weapon type (greedy MMR is optimal)
     lower_bound : proven lower bound on the optimum, or None when no bound was computed
     gap : relative gap ``(objective - lower_bound) / objective`` (0 when objective is 0),
         or None without a bound
@@ -338,7 +178,7 @@ def solve_wta(values: npt.ArrayLike, counts: npt.ArrayLike, pk: npt.ArrayLike,
     if solver not in SOLVERS:
         raise ValueError(f"unknown solver {solver!r}; expected one of {', '.join(SOLVERS)}")
     t0 = time.perf_counter()
-    v, n_all, p = _validate(values, counts, pk)
+    v, n_all, p = validate_instance(values, counts, pk)
     # Work scales with the weapons, so solve with the counts capped at what can be useful
     # (``cap_counts``: the optimum moves by at most ``cap.tolerance``, and the bound is lowered
     # by as much); the weapons cut off are given back at the end (``top_up``).
@@ -384,7 +224,6 @@ def solve_wta(values: npt.ArrayLike, counts: npt.ArrayLike, pk: npt.ArrayLike,
     gap = None
     if lower is not None:
         gap = 0.0 if objective <= 0.0 else max(0.0, (objective - lower) / objective)
-    from shieldwall.c2.wta_exact import OPTIMALITY_GAP
     return WTASolution(objective=objective, assignment=x, solver=solver,
                        optimal=gap is not None and gap <= OPTIMALITY_GAP,
                        lower_bound=lower, gap=gap, seconds=time.perf_counter() - t0)

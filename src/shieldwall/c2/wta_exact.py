@@ -79,11 +79,8 @@ import highspy
 import numpy as np
 import numpy.typing as npt
 
-from shieldwall.c2.wta import _validate, greedy_mmr, wta_objective
+from shieldwall.c2.wta_core import OPTIMALITY_GAP, greedy_mmr, validate_instance, wta_objective
 from shieldwall.core.types import BoolArray, FloatArray, IntArray
-
-#: Relative gap ``(UB - LB) / UB`` at or below which a solution is reported optimal.
-OPTIMALITY_GAP = 1e-6
 
 #: Largest target value, in units of the start's objective, the MILP is built for (HiGHS
 #: refuses matrix coefficients above 1e15).
@@ -500,7 +497,7 @@ def exact_wta(values: npt.ArrayLike, counts: npt.ArrayLike, pk: npt.ArrayLike,
     """
     t0 = time.perf_counter()
     deadline = np.inf if time_limit_s is None else t0 + max(float(time_limit_s), 0.0)
-    v, n, p = _validate(values, counts, pk)
+    v, n, p = validate_instance(values, counts, pk)
     n_types, n_targets = p.shape
     if x_start is None:
         x_best = greedy_mmr(v, n, p)

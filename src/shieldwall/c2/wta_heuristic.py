@@ -2,7 +2,7 @@
 
 Minimize ``F(x) = sum_j V_j prod_i (1 - p_ij) ** x_ij`` over non-negative integers ``x`` (I x J)
 with ``sum_j x_ij <= n_i``. Starting from the global maximum-marginal-return greedy
-(``wta.greedy_mmr``), three neighbourhoods are searched until none improves:
+(``wta_core.greedy_mmr``), three neighbourhoods are searched until none improves:
 
 1. **shift** -- move one weapon of type ``i`` from target ``j`` (or from the unassigned pool) to
    target ``k``: ``O(I J)`` per best move with the two best receivers of each type cached;
@@ -32,7 +32,7 @@ import numpy.typing as npt
 from numba import njit
 from scipy.optimize import linear_sum_assignment
 
-from shieldwall.c2.wta import _greedy_kernel, _validate, greedy_until, wta_objective
+from shieldwall.c2.wta_core import greedy_kernel, greedy_until, validate_instance, wta_objective
 from shieldwall.core.types import FloatArray, IntArray
 
 _EPS = 1e-12  # relative improvement below which a move is not taken (round-off guard)
@@ -259,11 +259,11 @@ def improve_assignment(values: npt.ArrayLike, counts: npt.ArrayLike, pk: npt.Arr
     x : (I, J) int64, feasible, with ``F(x) <= F(x0)``; a local optimum of the shift and swap
         neighbourhoods.
     """
-    v, n, p = _validate(values, counts, pk)
+    v, n, p = validate_instance(values, counts, pk)
     if x0 is not None:
         x = np.array(x0, dtype=np.int64, copy=True)
     elif deadline is None:
-        x = _greedy_kernel(v, n, p)
+        x = greedy_kernel(v, n, p)
     else:
         x, _ = greedy_until(v, n, p, deadline)
     n_types, n_targets = p.shape
@@ -317,8 +317,8 @@ def greedy_local_search(values: npt.ArrayLike, counts: npt.ArrayLike,
 
     values : (J,); counts : (I,); pk : (I, J). Returns ``x`` (I, J) int64.
     """
-    v, n, p = _validate(values, counts, pk)
-    x = _greedy_kernel(v, n, p)
+    v, n, p = validate_instance(values, counts, pk)
+    x = greedy_kernel(v, n, p)
     if x.size == 0:
         return x
     sure = (p >= 1.0).astype(np.int64)
