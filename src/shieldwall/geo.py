@@ -21,14 +21,17 @@ import numpy as np
 import pymap3d
 from numba import njit
 
+# The WGS84 constants are defined once, with the physics kernels (re-exported here).
+from shieldwall.core.physics import (  # noqa: F401
+    EARTH_GM_M3_S2,
+    EARTH_OMEGA_RAD_S,
+    WGS84_A_M,
+    WGS84_B_M,
+    WGS84_F,
+)
 from shieldwall.core.types import BoolArray, FloatArray
 
-WGS84_A_M = 6378137.0
-WGS84_F = 1.0 / 298.257223563
-WGS84_B_M = WGS84_A_M * (1.0 - WGS84_F)
 EARTH_MEAN_RADIUS_M = 6371008.8
-EARTH_GM_M3_S2 = 3.986004418e14
-EARTH_OMEGA_RAD_S = 7.2921150e-5
 STANDARD_REFRACTION_K = 4.0 / 3.0
 
 _ELL = pymap3d.Ellipsoid.from_name("wgs84")

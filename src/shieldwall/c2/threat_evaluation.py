@@ -6,6 +6,9 @@ Two kinds of prediction, chosen by the tracker's ballistic flag:
 
       a = -GM r / |r|^3 - 2 w x v - w x (w x r),        w = (0, 0, Omega_earth)
 
+  (``core.physics.accel_gravity_ecef`` without its J2 term: the prediction model is simpler
+  than the truth's, which adds J2, drag and the terminal weave -- J2 moves a 300 km shot's
+  impact by the order of a hundred metres, inside the guidance sigma below)
   with fixed-step RK4 until the height above the WGS84 ellipsoid crosses 0; the crossing is
   refined by Newton steps on partial RK4 steps. Drag and thrust are ignored, and a
   quasi-ballistic threat that manoeuvres in its terminal phase will not land where predicted:
@@ -46,6 +49,12 @@ from numba import njit
 from scipy import special
 
 from shieldwall.c2.types import AssetTable, BallisticTrajectory, ThreatAssessment, TrackPicture
+from shieldwall.core.physics import (
+    accel_gravity_ecef_array,
+    interpolate_hermite_array,
+    step_rk4_array,
+    step_rk4_ballistic,
+)
 from shieldwall.core.types import THREAT_CLASSES, BoolArray, FloatArray, IntArray, ThreatClass
 from shieldwall.geo import EARTH_GM_M3_S2, EARTH_OMEGA_RAD_S, WGS84_A_M, WGS84_B_M
 
@@ -60,39 +69,12 @@ _B = WGS84_B_M
 
 
 # --------------------------------------------------------------------------- numba kernels
-# Scalar code, one track at a time: the same physics as the numpy reference functions below.
-@njit(cache=True, error_model="numpy")
-def _accel(x: float, y: float, z: float, vx: float, vy: float, vz: float,
-           rotating: bool) -> tuple[float, float, float]:  # pragma: no cover - compiled
-    r2 = x * x + y * y + z * z
-    f = -_GM / (r2 * math.sqrt(r2))
-    ax, ay, az = f * x, f * y, f * z
-    if rotating:
-        # -2 w x v - w x (w x r) with w = (0, 0, Omega), written out.
-        w2 = _W * _W
-        ax += 2.0 * _W * vy + w2 * x
-        ay += -2.0 * _W * vx + w2 * y
-    return ax, ay, az
-
-
+# Scalar code, one track at a time: the same physics as the numpy reference functions below
+# (``core.physics``: point-mass gravity, optionally in the rotating frame, and its RK4 step).
 @njit(cache=True, error_model="numpy")
 def _rk4(x: float, y: float, z: float, vx: float, vy: float, vz: float, h: float,
          rotating: bool) -> tuple[float, float, float, float, float, float]:  # pragma: no cover
-    a1x, a1y, a1z = _accel(x, y, z, vx, vy, vz, rotating)
-    h2 = 0.5 * h
-    u2x, u2y, u2z = vx + h2 * a1x, vy + h2 * a1y, vz + h2 * a1z
-    a2x, a2y, a2z = _accel(x + h2 * vx, y + h2 * vy, z + h2 * vz, u2x, u2y, u2z, rotating)
-    u3x, u3y, u3z = vx + h2 * a2x, vy + h2 * a2y, vz + h2 * a2z
-    a3x, a3y, a3z = _accel(x + h2 * u2x, y + h2 * u2y, z + h2 * u2z, u3x, u3y, u3z, rotating)
-    u4x, u4y, u4z = vx + h * a3x, vy + h * a3y, vz + h * a3z
-    a4x, a4y, a4z = _accel(x + h * u3x, y + h * u3y, z + h * u3z, u4x, u4y, u4z, rotating)
-    w6 = h / 6.0
-    return (x + w6 * (vx + 2.0 * u2x + 2.0 * u3x + u4x),
-            y + w6 * (vy + 2.0 * u2y + 2.0 * u3y + u4y),
-            z + w6 * (vz + 2.0 * u2z + 2.0 * u3z + u4z),
-            vx + w6 * (a1x + 2.0 * a2x + 2.0 * a3x + a4x),
-            vy + w6 * (a1y + 2.0 * a2y + 2.0 * a3y + a4y),
-            vz + w6 * (a1z + 2.0 * a2z + 2.0 * a3z + a4z))
+    return step_rk4_ballistic(x, y, z, vx, vy, vz, 0.0, h, (_GM, 0.0, _W if rotating else 0.0))
 
 
 @njit(cache=True, error_model="numpy")
@@ -217,38 +199,20 @@ def gravity_accel_ecef(pos_ecef: FloatArray, vel_ecef: FloatArray,
     """Acceleration of an unpowered point mass in ECEF, shape ``(..., 3)`` (m/s^2).
 
     ``a = -GM r/|r|^3`` plus, when ``rotating_earth``, the Coriolis ``-2 w x v`` and centrifugal
-    ``-w x (w x r)`` terms of the rotating frame (``w = (0, 0, Omega)``, written out).
+    ``-w x (w x r)`` terms of the rotating frame (``w = (0, 0, Omega)``):
+    ``core.physics.accel_gravity_ecef_array`` without J2.
     """
-    pos = np.asarray(pos_ecef, float)
-    vel = np.asarray(vel_ecef, float)
-    r2 = np.einsum("...i,...i->...", pos, pos)[..., None]
-    acc = -EARTH_GM_M3_S2 * pos / (r2 * np.sqrt(r2))
-    if rotating_earth:
-        w, w2 = EARTH_OMEGA_RAD_S, EARTH_OMEGA_RAD_S**2
-        acc[..., 0] += 2.0 * w * vel[..., 1] + w2 * pos[..., 0]
-        acc[..., 1] += -2.0 * w * vel[..., 0] + w2 * pos[..., 1]
-    return acc
+    return accel_gravity_ecef_array(pos_ecef, vel_ecef, _GM, 0.0, _W if rotating_earth else 0.0)
 
 
 def rk4_step(pos_ecef: FloatArray, vel_ecef: FloatArray, dt_s: FloatArray | float,
              rotating_earth: bool = True) -> tuple[FloatArray, FloatArray]:
     """One classical Runge-Kutta step of the ballistic equations; ``dt_s`` broadcasts as
     ``(...,)`` (per entity) or a scalar. Returns ``(pos, vel)`` of shape ``(..., 3)``.
-    (Reference implementation; the propagators use the compiled kernel.)"""
-    h = np.asarray(dt_s, float)
-    if h.ndim:
-        h = h[..., None]
-    k1v = gravity_accel_ecef(pos_ecef, vel_ecef, rotating_earth)
-    k1x = vel_ecef
-    k2v = gravity_accel_ecef(pos_ecef + 0.5 * h * k1x, vel_ecef + 0.5 * h * k1v, rotating_earth)
-    k2x = vel_ecef + 0.5 * h * k1v
-    k3v = gravity_accel_ecef(pos_ecef + 0.5 * h * k2x, vel_ecef + 0.5 * h * k2v, rotating_earth)
-    k3x = vel_ecef + 0.5 * h * k2v
-    k4v = gravity_accel_ecef(pos_ecef + h * k3x, vel_ecef + h * k3v, rotating_earth)
-    k4x = vel_ecef + h * k3v
-    pos = pos_ecef + h / 6.0 * (k1x + 2 * k2x + 2 * k3x + k4x)
-    vel = vel_ecef + h / 6.0 * (k1v + 2 * k2v + 2 * k3v + k4v)
-    return pos, vel
+    (Reference implementation, ``core.physics.step_rk4_array``; the propagators use the
+    compiled kernel, with which it agrees to the last bit.)"""
+    return step_rk4_array(lambda p, v, _t: gravity_accel_ecef(p, v, rotating_earth),
+                          np.asarray(pos_ecef, float), np.asarray(vel_ecef, float), 0.0, dt_s)
 
 
 def ellipsoid_height_m(pos_ecef: FloatArray) -> FloatArray:
@@ -311,21 +275,18 @@ def hermite_interpolate(pos_grid: FloatArray, vel_grid: FloatArray, dt_s: float,
     """Cubic Hermite interpolation of gridded states at per-query times.
 
     pos_grid, vel_grid : (n+1, m, 3) on ``t_i = i dt``; column : (q,) which entity; t_s : (q,)
-    time since the grid start (clamped to the grid). Returns positions ``(q, 3)``.
+    time since the grid start (clamped to the grid). Returns positions ``(q, 3)``
+    (``core.physics.interpolate_hermite_array``).
     """
     n = pos_grid.shape[0] - 1
     t = np.clip(np.asarray(t_s, float), 0.0, n * dt_s)
-    i = np.minimum((t // dt_s).astype(np.int64), max(n - 1, 0))
-    s = ((t - i * dt_s) / dt_s)[:, None] if n > 0 else np.zeros((t.size, 1))
     if n == 0:
         return pos_grid[0, column]
-    p0, p1 = pos_grid[i, column], pos_grid[i + 1, column]
-    v0, v1 = vel_grid[i, column] * dt_s, vel_grid[i + 1, column] * dt_s
-    h00 = 2 * s**3 - 3 * s**2 + 1
-    h10 = s**3 - 2 * s**2 + s
-    h01 = -2 * s**3 + 3 * s**2
-    h11 = s**3 - s**2
-    return h00 * p0 + h10 * v0 + h01 * p1 + h11 * v1
+    i = np.minimum((t // dt_s).astype(np.int64), max(n - 1, 0))
+    s = ((t - i * dt_s) / dt_s)[:, None]
+    p, _v = interpolate_hermite_array(s, dt_s, pos_grid[i, column], vel_grid[i, column],
+                                      pos_grid[i + 1, column], vel_grid[i + 1, column])
+    return p
 
 
 def ballistic_impact(pos_ecef: FloatArray, vel_ecef: FloatArray, dt_s: float = 1.0,

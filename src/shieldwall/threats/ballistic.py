@@ -39,8 +39,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from shieldwall.core.physics import (
+    EARTH_GM_M3_S2,
+    EARTH_J2,
+    EARTH_OMEGA_RAD_S,
+    WGS84_A_M,
+    WGS84_B_M,
+    accel_gravity_ecef,
+    interpolate_hermite,
+    j2_coefficient,
+    make_step_rk4,
+)
 from shieldwall.core.types import FloatArray, IntArray
-from shieldwall.geo import EARTH_GM_M3_S2, EARTH_OMEGA_RAD_S, WGS84_A_M, WGS84_B_M
 
 try:  # numba is the fast path; the pure-Python fallback gives the same numbers, slowly.
     from numba import njit
@@ -50,7 +60,6 @@ except ImportError:  # pragma: no cover - exercised only without numba
             return args[0]
         return lambda f: f
 
-EARTH_J2 = 1.08262668e-3
 SEA_LEVEL_DENSITY_KG_M3 = 1.225
 SCALE_HEIGHT_M = 7200.0
 STANDARD_GRAVITY_MPS2 = 9.80665
@@ -127,25 +136,16 @@ def _radial_height(x: float, y: float, z: float) -> float:
 
 
 @njit(cache=True)
-def _accel(x, y, z, vx, vy, vz, tau, tax, tay, taz, kdrag, man_a, man_alt, man_w, man_phase,
-           man_ramp, mu, j2c, omega, inv_scale_h):  # pragma: no cover - compiled
-    r2 = x * x + y * y + z * z
-    r = math.sqrt(r2)
-    f = -mu / (r2 * r)
-    ax = f * x
-    ay = f * y
-    az = f * z
-    if j2c != 0.0:
-        zr2 = z * z / r2
-        g = -j2c / (r2 * r2 * r)
-        ax += g * x * (1.0 - 5.0 * zr2)
-        ay += g * y * (1.0 - 5.0 * zr2)
-        az += g * z * (3.0 - 5.0 * zr2)
-    if omega != 0.0:
-        w2 = omega * omega
-        ax += 2.0 * omega * vy + w2 * x
-        ay += -2.0 * omega * vx + w2 * y
+def _accel(x, y, z, vx, vy, vz, tau, prm):  # pragma: no cover - compiled
+    """Acceleration of the threat model (module docstring) in ``core.physics.step_rk4``'s form:
+    ``prm = (tax, tay, taz, kdrag, man_a, man_alt, man_w, man_phase, man_ramp, mu, j2c, omega,
+    inv_scale_h)``."""
+    (tax, tay, taz, kdrag, man_a, man_alt, man_w, man_phase, man_ramp, mu, j2c, omega,
+     inv_scale_h) = prm
+    ax, ay, az = accel_gravity_ecef(x, y, z, vx, vy, vz, mu, j2c, omega)
     if kdrag != 0.0 or man_a != 0.0:
+        r2 = x * x + y * y + z * z
+        r = math.sqrt(r2)
         s2 = z * z / r2
         h = r - _A * _B / math.sqrt(_B * _B * (1.0 - s2) + _A * _A * s2)
         if kdrag != 0.0:
@@ -175,21 +175,8 @@ def _accel(x, y, z, vx, vy, vz, tau, tax, tay, taz, kdrag, man_a, man_alt, man_w
     return ax + tax, ay + tay, az + taz
 
 
-@njit(cache=True)
-def _hermite(s, dt, x0, v0, x1, v1):  # pragma: no cover - compiled
-    s2 = s * s
-    s3 = s2 * s
-    h00 = 2.0 * s3 - 3.0 * s2 + 1.0
-    h10 = s3 - 2.0 * s2 + s
-    h01 = -2.0 * s3 + 3.0 * s2
-    h11 = s3 - s2
-    d00 = 6.0 * s2 - 6.0 * s
-    d10 = 3.0 * s2 - 4.0 * s + 1.0
-    d01 = -6.0 * s2 + 6.0 * s
-    d11 = 3.0 * s2 - 2.0 * s
-    p = h00 * x0 + h10 * dt * v0 + h01 * x1 + h11 * dt * v1
-    v = (d00 * x0 + d10 * dt * v0 + d01 * x1 + d11 * dt * v1) / dt
-    return p, v
+_hermite = interpolate_hermite
+_rk4 = make_step_rk4(_accel)
 
 
 @njit(cache=True)
@@ -228,29 +215,9 @@ def _fly_ballistic_kernel(r0, v0, launch_t, thrust_acc, boost_t, kdrag, kdrag_fa
             ma = 0.0 if (failed or thrust) else man_a[i]
             ma_alt = man_alt[i]
             ph = man_phase[i]
-            # RK4
-            a1x, a1y, a1z = _accel(x, y, z, vx, vy, vz, tau, tax, tay, taz, kd, ma, ma_alt,
-                                   man_w, ph, man_ramp, mu, j2c, omega, inv_scale_h)
-            h2 = 0.5 * dt
-            x2, y2, z2 = x + h2 * vx, y + h2 * vy, z + h2 * vz
-            u2x, u2y, u2z = vx + h2 * a1x, vy + h2 * a1y, vz + h2 * a1z
-            a2x, a2y, a2z = _accel(x2, y2, z2, u2x, u2y, u2z, tau + h2, tax, tay, taz, kd, ma,
-                                   ma_alt, man_w, ph, man_ramp, mu, j2c, omega, inv_scale_h)
-            x3, y3, z3 = x + h2 * u2x, y + h2 * u2y, z + h2 * u2z
-            u3x, u3y, u3z = vx + h2 * a2x, vy + h2 * a2y, vz + h2 * a2z
-            a3x, a3y, a3z = _accel(x3, y3, z3, u3x, u3y, u3z, tau + h2, tax, tay, taz, kd, ma,
-                                   ma_alt, man_w, ph, man_ramp, mu, j2c, omega, inv_scale_h)
-            x4, y4, z4 = x + dt * u3x, y + dt * u3y, z + dt * u3z
-            u4x, u4y, u4z = vx + dt * a3x, vy + dt * a3y, vz + dt * a3z
-            a4x, a4y, a4z = _accel(x4, y4, z4, u4x, u4y, u4z, tau + dt, tax, tay, taz, kd, ma,
-                                   ma_alt, man_w, ph, man_ramp, mu, j2c, omega, inv_scale_h)
-            w6 = dt / 6.0
-            nx = x + w6 * (vx + 2.0 * u2x + 2.0 * u3x + u4x)
-            ny = y + w6 * (vy + 2.0 * u2y + 2.0 * u3y + u4y)
-            nz = z + w6 * (vz + 2.0 * u2z + 2.0 * u3z + u4z)
-            nvx = vx + w6 * (a1x + 2.0 * a2x + 2.0 * a3x + a4x)
-            nvy = vy + w6 * (a1y + 2.0 * a2y + 2.0 * a3y + a4y)
-            nvz = vz + w6 * (a1z + 2.0 * a2z + 2.0 * a3z + a4z)
+            prm = (tax, tay, taz, kd, ma, ma_alt, man_w, ph, man_ramp, mu, j2c, omega,
+                   inv_scale_h)
+            nx, ny, nz, nvx, nvy, nvz = _rk4(x, y, z, vx, vy, vz, tau, dt, prm)
             g1 = _radial_height(nx, ny, nz) - ground_h[i]
             if g1 + ground_h[i] > apogee:
                 apogee = g1 + ground_h[i]
@@ -401,7 +368,7 @@ def propagate_ballistic(
     man_alt = _per(maneuver_alt_m, m, 0.0)
     man_phase = _per(maneuver_phase, m, 0.0)
     ground = _per(ground_height_m, m, 0.0)
-    j2c = 1.5 * physics.j2 * physics.gm_m3_s2 * _A * _A
+    j2c = j2_coefficient(physics.j2, physics.gm_m3_s2, _A)
     if time_s is None:
         grid = np.zeros(0)
         k_first = np.zeros(m, np.int64)
