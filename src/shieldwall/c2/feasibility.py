@@ -56,6 +56,18 @@ from shieldwall.c2.types import (
     TrackPicture,
 )
 from shieldwall.catalog.types import Interceptor
+from shieldwall.core.physics import (
+    PROFILE_COLUMNS,
+    PROFILE_TAU,
+    PROFILE_TB,
+    PROFILE_TMAX,
+    PROFILE_VMAX,
+    PROFILE_VMIN,
+    distance_boost_coast,
+    floor_time_boost_coast,
+    speed_boost_coast,
+    time_at_distance_boost_coast,
+)
 from shieldwall.core.types import THREAT_CLASSES, FloatArray, IntArray
 from shieldwall.geo import WGS84_A_M, WGS84_B_M
 from shieldwall.weapons import kinematics
@@ -67,12 +79,18 @@ TOL_S = 1e-6  # convergence of the fixed-point iteration (s)
 MAX_ITER = 80
 _PRUNE = True  # the exact short cuts (the tests compare with False)
 
-# Columns of the per-type parameter table the kernels read: the inputs (filled from the
-# Interceptor records) and the flyout constants derived from them by ``_derive_type_table``.
-(_VMAX, _TB, _TAU, _VMIN, _TMAX, _PKMAX, _BASKET,
- _REACH, _VEND, _DBOOST, _TFLOOR, _DEXP) = range(12)
-_N_INPUTS = 7
-_N_PARAMS = 12
+# Columns of the per-type parameter table the kernels read: the speed profile in the columns
+# ``core.physics`` names (filled from the Interceptor records, like ``_PKMAX`` and
+# ``_BASKET``), then the flyout constants derived from them by ``_derive_type_table``.
+_VMAX, _TB, _TAU, _VMIN, _TMAX = PROFILE_VMAX, PROFILE_TB, PROFILE_TAU, PROFILE_VMIN, PROFILE_TMAX
+_PKMAX = PROFILE_COLUMNS          # pk_max
+_BASKET = PROFILE_COLUMNS + 1     # handover basket (m)
+_REACH = PROFILE_COLUMNS + 2      # path length flown in the maximum time of flight (m)
+_VEND = PROFILE_COLUMNS + 3       # speed at the maximum time of flight (m/s)
+_DBOOST = PROFILE_COLUMNS + 4     # path length of the boost (m)
+_TFLOOR = PROFILE_COLUMNS + 5     # coast time to the minimum speed (s)
+_DEXP = PROFILE_COLUMNS + 6       # path length of the decaying coast (m)
+_N_PARAMS = PROFILE_COLUMNS + 7
 
 
 def extended_time_to_distance(interceptor: Interceptor, distance_m: FloatArray) -> FloatArray:
@@ -88,24 +106,15 @@ def extended_time_to_distance(interceptor: Interceptor, distance_m: FloatArray) 
 
 
 # --------------------------------------------------------------------------- numba kernels
-# Scalar forms of ``weapons.kinematics`` (same closed forms) and of the search.
-@njit(cache=True, error_model="numpy")
+# The speed profile of ``core.physics`` read from a row of the type table, and the search.
+@njit(cache=True, error_model="numpy", inline="always")
 def _speed_at(t: float, tp: np.ndarray) -> float:  # pragma: no cover - compiled
-    vmax, tb, tau, vmin = tp[_VMAX], tp[_TB], tp[_TAU], tp[_VMIN]
-    if t < tb:
-        return vmax * max(t, 0.0) / tb if tb > 0 else vmax
-    return max(vmin, vmax * math.exp(-max(t - tb, 0.0) / tau))
+    return speed_boost_coast(t, tp[_VMAX], tp[_TB], tp[_TAU], tp[_VMIN])
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def _distance_at(t: float, tp: np.ndarray) -> float:  # pragma: no cover - compiled
-    vmax, tb, tau, vmin = tp[_VMAX], tp[_TB], tp[_TAU], tp[_VMIN]
-    t = max(t, 0.0)
-    boost_d = 0.5 * vmax * min(t, tb) ** 2 / tb if tb > 0 else 0.0
-    t_floor = tp[_TFLOOR]
-    tc = max(t - tb, 0.0)
-    exp_d = vmax * tau * (1.0 - math.exp(-min(tc, t_floor) / tau))
-    return boost_d + exp_d + vmin * max(tc - t_floor, 0.0)
+    return distance_boost_coast(t, tp[_VMAX], tp[_TB], tp[_TAU], tp[_VMIN], tp[_TFLOOR])
 
 
 @njit(cache=True, error_model="numpy")
@@ -119,7 +128,7 @@ def _derive_type_table(tp: np.ndarray, n_scan: int
     for kk in range(k):
         row = tp[kk]
         vmax, tb, tau, vmin, t_max = row[_VMAX], row[_TB], row[_TAU], row[_VMIN], row[_TMAX]
-        row[_TFLOOR] = tau * math.log(vmax / vmin) if vmax > vmin else 0.0
+        row[_TFLOOR] = floor_time_boost_coast(vmax, tau, vmin)
         row[_DBOOST] = 0.5 * vmax * tb
         row[_DEXP] = vmax * tau * (1.0 - math.exp(-row[_TFLOOR] / tau))
         row[_REACH] = _distance_at(t_max, row)
@@ -141,15 +150,8 @@ def _ext_time_to_distance(d: float, tp: np.ndarray) -> float:  # pragma: no cove
     reach = tp[_REACH]
     if not d <= reach:
         return t_max + (d - reach) / tp[_VEND]
-    vmax, tb, tau, vmin = tp[_VMAX], tp[_TB], tp[_TAU], tp[_VMIN]
-    d_boost, t_floor, d_exp = tp[_DBOOST], tp[_TFLOOR], tp[_DEXP]
-    if d <= d_boost:
-        t = math.sqrt(2.0 * max(d, 0.0) * tb / vmax) if tb > 0 else 0.0
-    elif d <= d_boost + d_exp:
-        arg = 1.0 - (d - d_boost) / (vmax * tau)
-        t = tb - tau * math.log(arg) if arg > 0 else np.nan
-    else:
-        t = tb + t_floor + (d - d_boost - d_exp) / vmin
+    t = time_at_distance_boost_coast(d, tp[_VMAX], tp[_TB], tp[_TAU], tp[_VMIN], tp[_TFLOOR],
+                                     tp[_DBOOST], tp[_DEXP])
     if t <= t_max:
         return t
     return t_max  # past the table by rounding at the reach (or NaN): the last time
@@ -459,9 +461,10 @@ def _type_table(interceptors: Sequence[Interceptor], baskets: Sequence[float] | 
     k = len(interceptors)
     tp = np.zeros((k, _N_PARAMS))
     for kk, i in enumerate(interceptors):
-        tp[kk, :_N_INPUTS] = (i.max_speed_mps, i.burn_time_s, i.speed_decay_s, i.min_speed_mps,
-                              i.max_time_of_flight_s, i.pk_max,
-                              1.0 if baskets is None else baskets[kk])
+        tp[kk, _VMAX], tp[kk, _TB], tp[kk, _TAU] = i.max_speed_mps, i.burn_time_s, i.speed_decay_s
+        tp[kk, _VMIN], tp[kk, _TMAX] = i.min_speed_mps, i.max_time_of_flight_s
+        tp[kk, _PKMAX] = i.pk_max
+        tp[kk, _BASKET] = 1.0 if baskets is None else baskets[kk]
     scan, dscan = _derive_type_table(tp, int(n_scan))
     return tp, scan, dscan
 

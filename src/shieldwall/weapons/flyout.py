@@ -12,10 +12,27 @@ import numpy as np
 from numba import njit
 
 from shieldwall.catalog.types import Interceptor
+from shieldwall.core.physics import (
+    PROFILE_COLUMNS,
+    PROFILE_TAU,
+    PROFILE_TB,
+    PROFILE_TMAX,
+    PROFILE_VMAX,
+    PROFILE_VMIN,
+    distance_boost_coast,
+    floor_time_boost_coast,
+    speed_boost_coast,
+)
 from shieldwall.core.types import FloatArray, IntArray
 from shieldwall.geo import EARTH_GM_M3_S2, WGS84_A_M, WGS84_B_M
 from shieldwall.weapons.guidance import G0_MPS2
 from shieldwall.weapons.table import InterceptorTable
+
+# Columns of the per-type table (``TypeParameters.as_array``): the speed profile first, in the
+# columns ``core.physics`` names, then the guidance figures.
+TYPE_AMAX = PROFILE_COLUMNS       # lateral acceleration limit (m/s^2)
+TYPE_NAV = PROFILE_COLUMNS + 1    # PN navigation ratio
+TYPE_COLUMNS = PROFILE_COLUMNS + 2
 
 
 class SelfDestructReason(IntEnum):
@@ -50,10 +67,17 @@ class TypeParameters:
                    navigation_ratio=col("navigation_ratio"))
 
     def as_array(self) -> FloatArray:
-        """``(k, 7)``: the fields as columns, in declaration order (the kernel's layout)."""
-        return np.column_stack([self.max_speed_mps, self.burn_time_s, self.speed_decay_s,
-                                self.min_speed_mps, self.max_time_of_flight_s,
-                                self.max_accel_mps2, self.navigation_ratio])
+        """``(k, TYPE_COLUMNS)``: the kernel's table, one row per type, columns named by
+        ``core.physics.PROFILE_*`` (the speed profile) and ``TYPE_AMAX``, ``TYPE_NAV``."""
+        table = np.zeros((self.max_speed_mps.shape[0], TYPE_COLUMNS))
+        table[:, PROFILE_VMAX] = self.max_speed_mps
+        table[:, PROFILE_TB] = self.burn_time_s
+        table[:, PROFILE_TAU] = self.speed_decay_s
+        table[:, PROFILE_VMIN] = self.min_speed_mps
+        table[:, PROFILE_TMAX] = self.max_time_of_flight_s
+        table[:, TYPE_AMAX] = self.max_accel_mps2
+        table[:, TYPE_NAV] = self.navigation_ratio
+        return table
 
 
 # Type-parameter arrays by the identity of the record sequence (records are immutable; the
@@ -71,7 +95,7 @@ def _type_table(interceptors: Sequence[Interceptor]) -> FloatArray:
     if len(_TYPE_TABLE_CACHE) >= _TYPE_TABLE_CACHE_MAX:
         _TYPE_TABLE_CACHE.clear()
     table = np.ascontiguousarray(TypeParameters.from_records(records).as_array()
-                                 if records else np.zeros((0, 7)), dtype=np.float64)
+                                 if records else np.zeros((0, TYPE_COLUMNS)), dtype=np.float64)
     table.setflags(write=False)
     _TYPE_TABLE_CACHE[key] = (records, table)
     return table
@@ -227,29 +251,9 @@ class FlyoutModel:
 
 # --------------------------------------------------------------------------- numba kernel
 # Scalar form of ``FlyoutModel.step`` over the active slots: the same formulas as the array
-# kernels of ``weapons.guidance`` and ``weapons.kinematics`` (one row at a time, explicit
-# cross and dot products), so the per-row results equal the vectorized ones to round-off.
-_P_VMAX, _P_TB, _P_TAU, _P_VMIN, _P_TOF, _P_AMAX, _P_NAV = range(7)
+# kernels of ``weapons.guidance`` and ``core.physics`` (one row at a time, explicit cross and
+# dot products), so the per-row results equal the vectorized ones to round-off.
 _EV_NONE, _EV_HIT = 0, -1   # event codes; > 0: a ``SelfDestructReason``
-
-
-@njit(cache=True, error_model="numpy", inline="always")
-def _speed_profile(t: float, vmax: float, tb: float, tau: float,
-                   vmin: float) -> float:  # pragma: no cover - compiled
-    if t < tb:
-        return vmax * max(t, 0.0) / tb if tb > 0 else vmax
-    return max(vmin, vmax * math.exp(-max(t - tb, 0.0) / tau))
-
-
-@njit(cache=True, error_model="numpy", inline="always")
-def _distance_profile(t: float, vmax: float, tb: float, tau: float,
-                      vmin: float) -> float:  # pragma: no cover - compiled
-    t = max(t, 0.0)
-    boost_d = 0.5 * vmax * min(t, tb) ** 2 / tb if tb > 0 else 0.0
-    t_floor = tau * math.log(max(vmax / vmin, 1.0)) if vmax > vmin else 0.0
-    tc = max(t - tb, 0.0)
-    exp_d = vmax * tau * (1.0 - math.exp(-min(tc, t_floor) / tau))
-    return boost_d + exp_d + vmin * max(tc - t_floor, 0.0)
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -280,9 +284,10 @@ def _step_kernel(slots: np.ndarray, t0: float, dt: float, par: np.ndarray,
         s = slots[i]
         event[i] = _EV_NONE
         k = type_index[s]
-        vmax, tb, tau = par[k, _P_VMAX], par[k, _P_TB], par[k, _P_TAU]
-        vmin, tof = par[k, _P_VMIN], par[k, _P_TOF]
-        amax, nav = par[k, _P_AMAX], par[k, _P_NAV]
+        vmax, tb, tau = par[k, PROFILE_VMAX], par[k, PROFILE_TB], par[k, PROFILE_TAU]
+        vmin, tof = par[k, PROFILE_VMIN], par[k, PROFILE_TMAX]
+        amax, nav = par[k, TYPE_AMAX], par[k, TYPE_NAV]
+        t_floor = floor_time_boost_coast(vmax, tau, vmin)
         launch = launch_time[s]
         now = max(time_s[s], t0)
         # Target state at t0 (absent: zeros, never resolved).
@@ -361,8 +366,8 @@ def _step_kernel(slots: np.ndarray, t0: float, dt: float, par: np.ndarray,
             cz = gain * (omx * uy - omy * ux)
 
             age1 = age0 + h
-            speed_start = _speed_profile(age0, vmax, tb, tau, vmin)
-            speed1 = _speed_profile(age1, vmax, tb, tau, vmin)
+            speed_start = speed_boost_coast(age0, vmax, tb, tau, vmin)
+            speed1 = speed_boost_coast(age1, vmax, tb, tau, vmin)
             if axial_on:  # guidance.axial_compensation
                 axial = (speed1 - speed_start) / (h if h > 0 else 1.0)
                 dist = math.sqrt(r2)
@@ -390,8 +395,8 @@ def _step_kernel(slots: np.ndarray, t0: float, dt: float, par: np.ndarray,
             else:
                 cx = cy = cz = afx = afy = afz = nx = ny = nz = 0.0
 
-            path = (_distance_profile(age1, vmax, tb, tau, vmin)
-                    - _distance_profile(age0, vmax, tb, tau, vmin))
+            path = (distance_boost_coast(age1, vmax, tb, tau, vmin, t_floor)
+                    - distance_boost_coast(age0, vmax, tb, tau, vmin, t_floor))
             # Circular arc (guidance.turn_and_advance).
             a_norm = math.sqrt(nx * nx + ny * ny + nz * nz)
             mean_speed = path / (h if h > 0.0 else 1.0)
