@@ -17,7 +17,6 @@ import numpy as np
 
 from shieldwall.core.types import THREAT_CLASSES, BoolArray, FloatArray, IntArray, ThreatClass
 from shieldwall.core.vocabulary import FIRE_POLICIES
-from shieldwall.scenario.models import Doctrine as DoctrineSettings
 
 
 @dataclass
@@ -242,12 +241,14 @@ class Candidates:
         return int(self.track_slot.shape[0])
 
 
-#: The scenario's doctrine block with every default: the one source of the defaults below.
-_SETTINGS = DoctrineSettings()
+#: Rounds per engagement by threat class when the doctrine names none (the scenario's
+#: ``doctrine.salvo`` defaults).
+DEFAULT_SALVO: Mapping[str, int] = {"ballistic": 2, "aeroballistic": 2, "cruise": 1, "drone": 1,
+                                    "decoy": 1}
 
 
 def _default_salvo() -> dict[ThreatClass, int]:
-    return {ThreatClass(k): int(v) for k, v in _SETTINGS.salvo.model_dump().items()}
+    return {ThreatClass(k): int(v) for k, v in DEFAULT_SALVO.items()}
 
 
 @dataclass(frozen=True)
@@ -279,30 +280,20 @@ class Doctrine:
     assigner : str
         Registry name of the engine's weapon assigner (``core.vocabulary.ASSIGNERS``).
 
-    The defaults are the scenario file's (``scenario.models.Doctrine``).
+    The defaults are the scenario file's (``scenario.models.Doctrine``; the engine translates
+    that block into this class, and ``tests/test_model_layering.py`` checks that the defaults
+    agree). The battle manager does not import the scenario models.
     """
 
     salvo: Mapping[ThreatClass, int] = field(default_factory=_default_salvo)
-    policy: Literal["shoot_look_shoot", "shoot_shoot"] = _SETTINGS.policy
-    min_pk: float = _SETTINGS.min_pk
-    cost_aware: bool = _SETTINGS.cost_aware
-    cost_per_value_usd: float = _SETTINGS.cost_per_value_usd
+    policy: Literal["shoot_look_shoot", "shoot_shoot"] = "shoot_look_shoot"
+    min_pk: float = 0.3
+    cost_aware: bool = True
+    cost_per_value_usd: float = 1.0e5
     reserve_fraction: Mapping[str, float] = field(default_factory=dict)
     reserve_release_value: float = math.inf
-    max_engagements_per_threat: int = _SETTINGS.max_engagements_per_threat
-    assigner: str = _SETTINGS.assigner
-
-    @classmethod
-    def from_settings(cls, settings: DoctrineSettings) -> Doctrine:
-        """The battle manager's doctrine from the scenario's ``doctrine`` block (the scenario
-        model is the one place its fields and defaults are documented)."""
-        return cls(salvo={ThreatClass(k): int(v) for k, v in settings.salvo.model_dump().items()},
-                   policy=settings.policy, min_pk=settings.min_pk,
-                   cost_aware=settings.cost_aware,
-                   cost_per_value_usd=settings.cost_per_value_usd,
-                   reserve_fraction=dict(settings.reserve_fraction),
-                   max_engagements_per_threat=settings.max_engagements_per_threat,
-                   assigner=settings.assigner)
+    max_engagements_per_threat: int = 3
+    assigner: str = "greedy"
 
     def __post_init__(self) -> None:
         if self.policy not in FIRE_POLICIES:

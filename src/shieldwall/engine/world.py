@@ -13,11 +13,23 @@ from shieldwall import geo
 from shieldwall.c2 import AssetTable, Doctrine, FireUnitTable
 from shieldwall.catalog import load_catalog
 from shieldwall.catalog.types import Catalog, Interceptor, ThreatType
-from shieldwall.core.types import FloatArray, IntArray
+from shieldwall.core.types import FloatArray, IntArray, ThreatClass
 from shieldwall.scenario import Scenario
+from shieldwall.scenario.models import Doctrine as DoctrineSettings
 from shieldwall.sensors import RadarSite
 from shieldwall.threats import WaveSpec
 
+
+def doctrine_from_settings(settings: DoctrineSettings) -> Doctrine:
+    """The battle manager's doctrine from the scenario's ``doctrine`` block (the scenario model
+    documents its fields and defaults; c2 takes the plain dataclass)."""
+    return Doctrine(salvo={ThreatClass(k): int(v) for k, v in settings.salvo.model_dump().items()},
+                    policy=settings.policy, min_pk=settings.min_pk,
+                    cost_aware=settings.cost_aware,
+                    cost_per_value_usd=settings.cost_per_value_usd,
+                    reserve_fraction=dict(settings.reserve_fraction),
+                    max_engagements_per_threat=settings.max_engagements_per_threat,
+                    assigner=settings.assigner)
 
 @dataclass(frozen=True)
 class World:
@@ -136,7 +148,7 @@ def build_world(scenario: Scenario, catalog: Catalog | None = None) -> World:
             aim_assets=targets, aim_points_lat_lon=aims, aim_dispersion_m=float(w.dispersion_m),
             route_lat_lon=tuple((p.lat_deg, p.lon_deg) for p in (w.route or ()))))
 
-    doctrine = Doctrine.from_settings(scenario.doctrine)
+    doctrine = doctrine_from_settings(scenario.doctrine)
     return World(scenario=scenario, catalog=cat, time_s=time_s, dt_s=dt, assets=assets,
                  asset_lat_lon=np.stack([lat, lon], axis=-1), sites=tuple(sites),
                  site_label=tuple(labels), battery_site=battery_site, units=units,
