@@ -209,6 +209,7 @@ def test_hermite_array_equals_the_kernel_bit_for_bit() -> None:
     dt = rng.uniform(0.1, 10.0, 200)
     p0, v0, p1, v1 = rng.normal(0.0, 1e6, (4, 200))
     pa, va = ph.interpolate_hermite_array(s, dt, p0, v0, p1, v1)
+    assert np.array_equal(ph.interpolate_hermite_position_array(s, dt, p0, v0, p1, v1), pa)
     for i in range(200):
         assert (pa[i], va[i]) == ph.interpolate_hermite(s[i], dt[i], p0[i], v0[i], p1[i], v1[i])
 

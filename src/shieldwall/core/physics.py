@@ -296,6 +296,18 @@ def interpolate_hermite_array(s: FloatArray, dt: FloatArray | float, p0: FloatAr
     return p, v
 
 
+def interpolate_hermite_position_array(s: FloatArray, dt: FloatArray | float, p0: FloatArray,
+                                       v0: FloatArray, p1: FloatArray,
+                                       v1: FloatArray) -> FloatArray:
+    """The position of ``interpolate_hermite_array`` alone (the same operations)."""
+    s = np.asarray(s, float)
+    dt = np.asarray(dt, float)
+    s2 = s * s
+    s3 = s2 * s
+    return np.asarray((2.0 * s3 - 3.0 * s2 + 1.0) * p0 + (s3 - 2.0 * s2 + s) * dt * v0
+                      + (-2.0 * s3 + 3.0 * s2) * p1 + (s3 - s2) * dt * v1, float)
+
+
 # --------------------------------------------------------------------------- speed profile
 @njit(**_JIT)
 def speed_boost_coast(t: float, vmax: float, tb: float, tau: float,

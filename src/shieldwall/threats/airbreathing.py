@@ -39,6 +39,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from shieldwall.core.physics import interpolate_hermite_position_array
 from shieldwall.core.types import FloatArray, IntArray
 from shieldwall.geo import EARTH_MEAN_RADIUS_M, WGS84_A_M, WGS84_B_M, ecef2geodetic
 
@@ -324,9 +325,7 @@ def x_at_length(paths: PathSet, rows: IntArray, length_m: FloatArray) -> FloatAr
     dl = l1 - l0
     pos = dl > 0
     s = np.where(pos, (q - l0) / np.where(pos, dl, 1.0), 0.0)
-    s2, s3 = s * s, s * s * s
-    return ((2 * s3 - 3 * s2 + 1) * x0 + (s3 - 2 * s2 + s) * dl * m0
-            + (-2 * s3 + 3 * s2) * x1 + (s3 - s2) * dl * m1)
+    return interpolate_hermite_position_array(s, dl, x0, m0, x1, m1)
 
 
 def path_state(paths: PathSet, rows: IntArray, length_m: FloatArray,

@@ -43,6 +43,7 @@ import numpy as np
 
 from shieldwall.catalog.types import ThreatType
 from shieldwall.core.errors import InputError
+from shieldwall.core.physics import interpolate_hermite_array
 from shieldwall.core.types import BoolArray, FloatArray, IntArray
 from shieldwall.geo import ecef2geodetic
 from shieldwall.threats import airbreathing as ab
@@ -92,15 +93,10 @@ def _type_column(plan: ThreatPlan, types: Mapping[str, ThreatType], attr: str) -
 
 def _hermite(s: FloatArray, dt: FloatArray, p0: FloatArray, v0: FloatArray, p1: FloatArray,
              v1: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """Cubic Hermite position and velocity at s in [0, 1] over a segment of duration dt."""
-    s = s[:, None]
-    d = dt[:, None]
-    s2, s3 = s * s, s * s * s
-    p = ((2 * s3 - 3 * s2 + 1) * p0 + (s3 - 2 * s2 + s) * d * v0 + (-2 * s3 + 3 * s2) * p1
-         + (s3 - s2) * d * v1)
-    v = ((6 * s2 - 6 * s) * p0 + (3 * s2 - 4 * s + 1) * d * v0 + (-6 * s2 + 6 * s) * p1
-         + (3 * s2 - 2 * s) * d * v1) / d
-    return p, v
+    """Cubic Hermite position and velocity at s in [0, 1] over a segment of duration dt
+    (``core.physics.interpolate_hermite_array``; ``s``, ``dt`` per row of the ``(m, 3)``
+    states)."""
+    return interpolate_hermite_array(s[:, None], dt[:, None], p0, v0, p1, v1)
 
 
 def crash_arc(pos_ecef: FloatArray, vel_ecef: FloatArray, ground_alt_m: FloatArray
