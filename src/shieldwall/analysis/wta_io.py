@@ -28,6 +28,7 @@ from shieldwall.c2.wta import WTASolution, solve_wta
 from shieldwall.core.errors import InputError
 from shieldwall.core.outputs import atomic_output_file, check_output_file
 from shieldwall.core.types import FloatArray, IntArray
+from shieldwall.core.vocabulary import WTA_SOLVERS
 
 #: Largest weapon count: 2**53, beyond which a JSON number (a double) is not an exact integer.
 MAX_COUNT = 2**53
@@ -184,9 +185,9 @@ def solve_instance_file(instance_path: str | Path, solution_path: str | Path,
     if time_limit_s is not None and not time_limit_s >= 0:
         raise InputError(str(instance_path), f"time limit must be >= 0 s, got {time_limit_s}",
                          "--time-limit")
-    if solver not in ("auto", "greedy", "heuristic", "exact"):
-        raise InputError(str(instance_path), f"unknown solver {solver!r}; expected auto, "
-                         "greedy, heuristic or exact", "--solver")
+    if solver not in WTA_SOLVERS:
+        raise InputError(str(instance_path), f"unknown solver {solver!r}; expected "
+                         f"{', '.join(WTA_SOLVERS[:-1])} or {WTA_SOLVERS[-1]}", "--solver")
     check_output_file(solution_path, inputs=[instance_path])  # before solving, not after
     instance = read_instance(instance_path)
     solution = solve_wta(instance.values, instance.counts, instance.pk, solver=solver,

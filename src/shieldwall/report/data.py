@@ -18,11 +18,14 @@ import pyarrow.parquet as pq
 
 from shieldwall.core.errors import InputError
 from shieldwall.core.outputs import read_json_file
-from shieldwall.core.types import FloatArray, IntArray
+from shieldwall.core.types import Fate, FloatArray, IntArray
+from shieldwall.core.vocabulary import EventKind
 
-FATE_OF_EVENT = {"intercept_kill": "intercepted", "leak": "leaked", "crash": "crashed",
-                 "expire": "expired"}
-ENGAGEMENT_KINDS = ("engage", "launch", "intercept_kill", "intercept_miss")
+FATE_OF_EVENT: dict[str, str] = {EventKind.INTERCEPT_KILL: Fate.INTERCEPTED,
+                                 EventKind.LEAK: Fate.LEAKED, EventKind.CRASH: Fate.CRASHED,
+                                 EventKind.EXPIRE: Fate.EXPIRED}
+ENGAGEMENT_KINDS: tuple[str, ...] = (EventKind.ENGAGE, EventKind.LAUNCH,
+                                     EventKind.INTERCEPT_KILL, EventKind.INTERCEPT_MISS)
 
 
 @dataclass(frozen=True)

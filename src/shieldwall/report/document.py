@@ -41,6 +41,7 @@ from typing import Any
 
 import numpy as np
 
+from shieldwall.core.vocabulary import EventKind
 from shieldwall.report.charts import gantt_figure, inflight_figure, inventory_figure
 from shieldwall.report.coverage import (
     ALTITUDE_LABELS,
@@ -71,7 +72,7 @@ MAP_WIDTH_PX = 1100
 MAP_HEIGHT_PX = 760
 PLAY_SPEEDS = (1, 5, 10, 30, 60, 120, 300)
 DEFAULT_PLAY_SPEED = 30
-ENGAGEMENT_TABLE_KINDS = (*ENGAGEMENT_KINDS, "self_destruct")
+ENGAGEMENT_TABLE_KINDS = (*ENGAGEMENT_KINDS, EventKind.SELF_DESTRUCT)
 CLASS_ORDER = ("ballistic", "aeroballistic", "cruise", "drone", "decoy")
 NOTIONAL_BANNER = "NOTIONAL \u2014 open-source figures, not real performance data"
 PERFECT_INFORMATION_LABEL = "PERFECT INFORMATION (study mode)"
@@ -329,21 +330,21 @@ def _engagement_result(kind: str, d: Mapping[str, Any]) -> tuple[str, str, str]:
         v = _number(d.get(key))
         return "?" if v is None else format(v, spec)
 
-    if kind == "engage":
+    if kind == EventKind.ENGAGE:
         rounds = d.get("rounds")
         result = f"engaged: {rounds} round{'s' if rounds != 1 else ''}, Pk {num('pk', '.2f')}"
         detail = str(d.get("reason", "")) or _detail_text(d)
         return result, "", detail
-    if kind == "launch":
+    if kind == EventKind.LAUNCH:
         eid = d.get("engagement_id")
         return "launched", "", f"engagement #{eid}" if eid is not None else _detail_text(d)
-    if kind == "self_destruct":
+    if kind == EventKind.SELF_DESTRUCT:
         eid = d.get("engagement_id")
         return ("self-destructed", "miss",
                 f"engagement #{eid}" if eid is not None else _detail_text(d))
-    if kind in ("intercept_kill", "intercept_miss"):
+    if kind in (EventKind.INTERCEPT_KILL, EventKind.INTERCEPT_MISS):
         text = f"miss distance {num('miss_m', '.1f')} m, Pk {num('pk', '.2f')}"
-        if kind == "intercept_kill":
+        if kind == EventKind.INTERCEPT_KILL:
             return "KILL", "kill", text
         return "missed", "miss", text
     return kind, "", _detail_text(d)
@@ -362,7 +363,7 @@ def _engagement_table(run: RunData) -> str:
     # A launch is logged against its engagement; name the threat of that engagement.
     threat_of_engagement = {d.get("engagement_id"): int(sel.threat_id[j])
                             for j, d in enumerate(details)
-                            if sel.kind[j] == "engage" and int(sel.threat_id[j]) >= 0}
+                            if sel.kind[j] == EventKind.ENGAGE and int(sel.threat_id[j]) >= 0}
     rows = []
     for j in range(min(n, MAX_ENGAGEMENT_ROWS)):
         kind = str(sel.kind[j])

@@ -57,7 +57,9 @@ from pymap3d.vincenty import vreckon
 
 from shieldwall import geo
 from shieldwall.core.errors import InputError
-from shieldwall.core.types import FloatArray, IntArray
+from shieldwall.core.types import FATES as CORE_FATES
+from shieldwall.core.types import Fate, FloatArray, IntArray
+from shieldwall.core.vocabulary import EventKind
 from shieldwall.report.data import (
     Polylines,
     RunData,
@@ -86,16 +88,18 @@ ALT_DECIMALS = 1
 TIME_DECIMALS = 3
 KML_NS = "http://www.opengis.net/kml/2.2"
 GX_NS = "http://www.google.com/kml/ext/2.2"
-EVENT_KINDS = ("intercept_kill", "intercept_miss", "self_destruct", "leak", "crash")
-EVENT_LABELS = {"intercept_kill": "kill", "intercept_miss": "miss",
-                "self_destruct": "self-destruct", "leak": "impact (leaker)", "crash": "crash"}
-EVENT_COLOURS = {"intercept_kill": KILL_COLOUR, "intercept_miss": "#666666",
-                 "self_destruct": "#9aa4b0", "leak": FATE_COLOURS["leaked"],
-                 "crash": FATE_COLOURS["crashed"]}
+EVENT_KINDS = (EventKind.INTERCEPT_KILL, EventKind.INTERCEPT_MISS, EventKind.SELF_DESTRUCT,
+               EventKind.LEAK, EventKind.CRASH)
+EVENT_LABELS = {EventKind.INTERCEPT_KILL: "kill", EventKind.INTERCEPT_MISS: "miss",
+                EventKind.SELF_DESTRUCT: "self-destruct", EventKind.LEAK: "impact (leaker)",
+                EventKind.CRASH: "crash"}
+EVENT_COLOURS = {EventKind.INTERCEPT_KILL: KILL_COLOUR, EventKind.INTERCEPT_MISS: "#666666",
+                 EventKind.SELF_DESTRUCT: "#9aa4b0", EventKind.LEAK: FATE_COLOURS[Fate.LEAKED],
+                 EventKind.CRASH: FATE_COLOURS[Fate.CRASHED]}
 ASSET_COLOUR = "#f4b400"
 COVERAGE_COLOURS = {"radar_coverage": "#4a90d9", "engagement_zone": BATTERY_COLOUR,
                     "sensor_coverage": SENSOR_COLOUR, "asset_footprint": "#b08000"}
-FATES = ("intercepted", "leaked", "crashed", "expired", "unknown")
+FATES: tuple[str, ...] = (*CORE_FATES, "unknown")  # unknown: no end event in the log
 
 
 # ----------------------------------------------------------------------------- prepared data
@@ -360,7 +364,8 @@ def _events(run: RunData) -> list[EventPoint]:
         if i is not None:
             s = slice(int(threats.offsets[i]), int(threats.offsets[i + 1]))
             ts = threats.time_s[s]
-            if not (math.isfinite(lat) and math.isfinite(lon)) and kind != "self_destruct":
+            if not (math.isfinite(lat) and math.isfinite(lon)) \
+                    and kind != EventKind.SELF_DESTRUCT:
                 lat, lon = float(threats.lat_deg[s][-1]), float(threats.lon_deg[s][-1])
             if not math.isfinite(alt):
                 alt = float(np.interp(t, ts, np.nan_to_num(t_alt[s])))
@@ -376,7 +381,7 @@ def _inventory(run: RunData, batteries: list[dict[str, Any]]) -> dict[str, dict[
                                                                                         int]]]:
     fired: dict[tuple[str, str], int] = {}
     ev = run.events
-    for k in np.flatnonzero(ev.kind == "launch"):
+    for k in np.flatnonzero(ev.kind == EventKind.LAUNCH):
         key = (str(ev.battery_id[k]), str(ev.interceptor_type[k]))
         fired[key] = fired.get(key, 0) + 1
     out: dict[str, dict[str, dict[str, int]]] = {}
@@ -411,8 +416,9 @@ def prepare_export(run: RunData, tolerance_m: float | None = DEFAULT_TOLERANCE_M
     outcome: dict[int, str] = {}
     target: dict[int, int] = {}
     for e in events:
-        if e.interceptor_id >= 0 and e.kind in ("intercept_kill", "intercept_miss",
-                                                "self_destruct"):
+        if e.interceptor_id >= 0 and e.kind in (EventKind.INTERCEPT_KILL,
+                                                EventKind.INTERCEPT_MISS,
+                                                EventKind.SELF_DESTRUCT):
             outcome.setdefault(e.interceptor_id, EVENT_LABELS[e.kind])
             if e.threat_id >= 0:
                 target.setdefault(e.interceptor_id, e.threat_id)
@@ -514,7 +520,8 @@ def _event_props(ex: ExportRun, e: EventPoint) -> dict[str, Any]:
     props: dict[str, Any] = {"kind": e.kind, "label": EVENT_LABELS[e.kind],
                              "time": ex.iso(e.time_s)[0], "time_s": _r(e.time_s, 3),
                              "threat_id": e.threat_id if e.threat_id >= 0 else None}
-    if e.kind in ("intercept_kill", "intercept_miss", "self_destruct"):
+    if e.kind in (EventKind.INTERCEPT_KILL, EventKind.INTERCEPT_MISS,
+                  EventKind.SELF_DESTRUCT):
         props.update(battery_id=e.battery_id, interceptor_id=e.interceptor_id,
                      interceptor_type=e.interceptor_type, pk=e.pk)
         miss = e.detail.get("miss_m")
@@ -870,7 +877,8 @@ def czml_document(run: RunData | ExportRun,
             "description": _html(title, props.items()),
             "position": {"cartographicDegrees": _point(e.lon_deg, e.lat_deg, e.alt_m)},
             "point": {"color": {"rgba": _rgba(EVENT_COLOURS[e.kind])},
-                      "pixelSize": 9 if e.kind in ("intercept_kill", "leak") else 6,
+                      "pixelSize": 9 if e.kind in (EventKind.INTERCEPT_KILL, EventKind.LEAK)
+                      else 6,
                       "outlineColor": {"rgba": [255, 255, 255, 255]}, "outlineWidth": 1}})
     return packets
 

@@ -36,6 +36,7 @@ import numpy as np
 
 from shieldwall import geo
 from shieldwall.core.types import FloatArray, IntArray
+from shieldwall.core.vocabulary import EventKind
 from shieldwall.report.coverage import (
     ALTITUDE_LABELS,
     COVERAGE_ALTITUDES_M,
@@ -145,18 +146,19 @@ def _threats_doc(run: RunData, projection: LocalProjection, intervals: ThreatInt
     tracked = np.full(n, -1, np.int64)
     tracks: list[list[int]] = [[] for _ in range(n)]
     hold = [""] * n
-    for j in np.flatnonzero(np.isin(ev.kind, ["track_confirmed", "engage", "hold"])):
+    for j in np.flatnonzero(np.isin(ev.kind, [EventKind.TRACK_CONFIRMED, EventKind.ENGAGE,
+                                              EventKind.HOLD])):
         found = index.get(int(ev.threat_id[j]))
         if found is None:
             continue
         k = found
         trk = int(ev.track_id[j])
-        if ev.kind[j] == "track_confirmed":
+        if ev.kind[j] == EventKind.TRACK_CONFIRMED:
             t_ms = int(to_ms(ev.time_s[j]))
             tracked[k] = t_ms if tracked[k] < 0 else min(int(tracked[k]), t_ms)
         if trk >= 0 and trk not in tracks[k]:
             tracks[k].append(trk)
-        if ev.kind[j] == "hold":
+        if ev.kind[j] == EventKind.HOLD:
             reason = str(parse_detail(str(ev.detail[j])).get("reason") or "")
             hold[k] = reason[:MAX_HOLD_REASON_CHARS]
     engaged: list[list[int]] = [[] for _ in range(n)]
@@ -188,7 +190,7 @@ def _interceptors_doc(run: RunData, projection: LocalProjection, items: Sequence
     fl: Polylines = run.interceptors
     ev = run.events
     launch_t: dict[int, float] = {}
-    for j in np.flatnonzero(ev.kind == "launch"):
+    for j in np.flatnonzero(ev.kind == EventKind.LAUNCH):
         iid = int(ev.interceptor_id[j])
         if iid >= 0 and iid not in launch_t:
             launch_t[iid] = float(ev.time_s[j])
@@ -200,7 +202,7 @@ def _interceptors_doc(run: RunData, projection: LocalProjection, items: Sequence
             eng_of[iid] = m
             target[iid] = e.threat_id
         for _, kind, iid, tid in e.outcomes:
-            result[iid] = {"intercept_kill": "kill", "intercept_miss": "miss"}.get(
+            result[iid] = {EventKind.INTERCEPT_KILL: "kill", EventKind.INTERCEPT_MISS: "miss"}.get(
                 kind, "self-destruct")
             if tid >= 0:
                 target[iid] = tid

@@ -26,7 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from shieldwall.core.types import FloatArray
+from shieldwall.core.types import FATES, Fate, FloatArray
+from shieldwall.core.vocabulary import EventKind
 from shieldwall.report.coverage import (
     DEFAULT_COVERAGE_ALTITUDE_M,
     CoverageSite,
@@ -38,13 +39,13 @@ from shieldwall.report.projection import LocalProjection, MapFrame
 from shieldwall.report.simplify import simplify_polylines, thin_polylines
 
 FATE_COLOURS: dict[str, str] = {
-    "intercepted": "#2a9d3f",
-    "leaked": "#d62728",
-    "crashed": "#8c8c8c",
-    "expired": "#f08c00",
-    "unknown": "#6b4fa0",
+    Fate.INTERCEPTED: "#2a9d3f",
+    Fate.LEAKED: "#d62728",
+    Fate.CRASHED: "#8c8c8c",
+    Fate.EXPIRED: "#f08c00",
+    "unknown": "#6b4fa0",  # a threat with no end event (a truncated log)
 }
-FATE_ORDER = ("intercepted", "leaked", "crashed", "expired")
+FATE_ORDER: tuple[str, ...] = FATES
 ASSET_KINDS = ("city", "power_plant", "substation", "military", "industrial", "other")
 BATTERY_COLOUR = "#0b4f8a"
 FLYOUT_COLOUR = "#1f77d0"
@@ -56,7 +57,7 @@ DECIMATION_TOLERANCE_PX = 0.35
 MIN_WIDTH_PX = 400
 MIN_HEIGHT_PX = 480
 VIEWS = ("theatre", "defended")
-MARK_KINDS = ("intercept_kill", "intercept_miss", "leak", "crash")
+MARK_KINDS = (EventKind.INTERCEPT_KILL, EventKind.INTERCEPT_MISS, EventKind.LEAK, EventKind.CRASH)
 EXTENT_SAMPLE_POINTS = 200_000
 
 _STYLE = """
@@ -486,16 +487,16 @@ def _markers(svg: _Svg, frame: MapFrame, marks: EventTable, marks_en: FloatArray
              id_prefix: str) -> None:
     """Intercept (kill, miss), leaker impact and crash markers (static map only)."""
     px = frame.to_pixels(marks_en)
-    layers: dict[str, list[str]] = {"intercept_miss": [], "intercept_kill": [], "crash": [],
-                                    "leak": []}
+    layers: dict[str, list[str]] = {EventKind.INTERCEPT_MISS: [], EventKind.INTERCEPT_KILL: [],
+                                    EventKind.CRASH: [], EventKind.LEAK: []}
     for j in range(len(marks)):
         kind = str(marks.kind[j])
         x, y = px[j]
         t = marks.time_s[j]
         tid = int(marks.threat_id[j])
-        if kind in ("intercept_kill", "intercept_miss"):
-            size = 4.0 if kind == "intercept_kill" else 3.0
-            cls = "kill" if kind == "intercept_kill" else "miss"
+        if kind in (EventKind.INTERCEPT_KILL, EventKind.INTERCEPT_MISS):
+            size = 4.0 if kind == EventKind.INTERCEPT_KILL else 3.0
+            cls = "kill" if kind == EventKind.INTERCEPT_KILL else "miss"
             tip = (f"{'kill' if cls == 'kill' else 'miss'}: threat {tid} by "
                    f"{marks.interceptor_type[j]} #{marks.interceptor_id[j]} from "
                    f"{marks.battery_id[j]} at t = {t:.1f} s")
@@ -504,13 +505,14 @@ def _markers(svg: _Svg, frame: MapFrame, marks: EventTable, marks_en: FloatArray
                 f'<path d="M{-size:g} {-size:g}L{size:g} {size:g}M{-size:g} {size:g}'
                 f'L{size:g} {-size:g}"/>{_title(tip)}</g>')
         else:
-            cls, radius_px = ("leak", 3.5) if kind == "leak" else ("crash", 2.2)
+            cls, radius_px = ("leak", 3.5) if kind == EventKind.LEAK else ("crash", 2.2)
             tip = f"{'impact (leaker)' if kind == 'leak' else 'crash'}: threat {tid} at " \
                   f"t = {t:.1f} s"
             layers[kind].append(f'<circle class="{cls}" data-threat-id="{tid}" cx="{_f(x)}" '
                                 f'cy="{_f(y)}" r="{radius_px}">{_title(tip)}</circle>')
-    for layer_id, kind in (("layer-misses", "intercept_miss"), ("layer-crashes", "crash"),
-                           ("layer-impacts", "leak"), ("layer-intercepts", "intercept_kill")):
+    for layer_id, kind in (("layer-misses", EventKind.INTERCEPT_MISS),
+                           ("layer-crashes", EventKind.CRASH), ("layer-impacts", EventKind.LEAK),
+                           ("layer-intercepts", EventKind.INTERCEPT_KILL)):
         svg.add(_layer(id_prefix, layer_id))
         svg.extend(layers[kind])
         svg.add("</g>")

@@ -28,9 +28,10 @@ from typing import Any
 import numpy as np
 
 from shieldwall.core.types import FloatArray, IntArray
+from shieldwall.core.vocabulary import EventKind
 from shieldwall.report.data import RunData, parse_detail
 
-OUTCOME_KINDS = ("intercept_kill", "intercept_miss", "self_destruct")
+OUTCOME_KINDS = (EventKind.INTERCEPT_KILL, EventKind.INTERCEPT_MISS, EventKind.SELF_DESTRUCT)
 RESULTS = ("kill", "miss", "pending")
 RESULT_COLOURS = {"kill": "#2a9d3f", "miss": "#d98a00", "pending": "#8a94a6"}
 CLASS_ORDER = ("ballistic", "aeroballistic", "cruise", "drone", "decoy")
@@ -59,7 +60,7 @@ class Engagement:
 
     @property
     def kills(self) -> int:
-        return sum(1 for o in self.outcomes if o[1] == "intercept_kill")
+        return sum(1 for o in self.outcomes if o[1] == EventKind.INTERCEPT_KILL)
 
 
 def _engagement_of(kind: str, detail: Mapping[str, Any], interceptor_id: int,
@@ -67,7 +68,7 @@ def _engagement_of(kind: str, detail: Mapping[str, Any], interceptor_id: int,
     eid = detail.get("engagement_id")
     if isinstance(eid, int | float) and not isinstance(eid, bool):
         return int(eid)
-    if kind != "engage" and interceptor_id in launched_by:
+    if kind != EventKind.ENGAGE and interceptor_id in launched_by:
         return launched_by[interceptor_id]
     return None
 
@@ -75,7 +76,8 @@ def _engagement_of(kind: str, detail: Mapping[str, Any], interceptor_id: int,
 def engagements(run: RunData) -> list[Engagement]:
     """The engagements of the run, ordered by start time then id (see the module docstring)."""
     ev = run.events
-    wanted = np.flatnonzero(np.isin(ev.kind, ["engage", "launch", *OUTCOME_KINDS]))
+    wanted = np.flatnonzero(np.isin(ev.kind,
+                                    [EventKind.ENGAGE, EventKind.LAUNCH, *OUTCOME_KINDS]))
     order = wanted[np.argsort(ev.time_s[wanted], kind="stable")]
     found: dict[int, Engagement] = {}
     launched_by: dict[int, int] = {}
@@ -94,7 +96,7 @@ def engagements(run: RunData) -> list[Engagement]:
             e.interceptor_type = str(ev.interceptor_type[j])
         if e.track_id < 0:
             e.track_id = int(ev.track_id[j])
-        if kind == "engage":
+        if kind == EventKind.ENGAGE:
             e.start_s = t
             e.threat_id = int(ev.threat_id[j])
             rounds = detail.get("rounds")
@@ -102,7 +104,7 @@ def engagements(run: RunData) -> list[Engagement]:
                 e.rounds = int(rounds)
             pk = detail.get("pk")
             e.pk = float(pk) if isinstance(pk, int | float) else float(ev.value[j])
-        elif kind == "launch":
+        elif kind == EventKind.LAUNCH:
             e.launch_s.append(t)
             if iid >= 0:
                 e.interceptor_ids.append(iid)
@@ -180,7 +182,7 @@ def initial_inventory(run: RunData) -> dict[str, dict[str, int]]:
 def launch_times(run: RunData) -> dict[tuple[str, str], FloatArray]:
     """Sorted launch event times per (battery, interceptor type)."""
     ev = run.events
-    sel = np.flatnonzero(ev.kind == "launch")
+    sel = np.flatnonzero(ev.kind == EventKind.LAUNCH)
     out: dict[tuple[str, str], list[float]] = {}
     for j in sel:
         out.setdefault((str(ev.battery_id[j]), str(ev.interceptor_type[j])), []).append(
@@ -237,7 +239,7 @@ def threat_intervals(run: RunData) -> ThreatIntervals:
         # No truth recorded: from the launch event to the terminal one (or the run's end).
         ev = run.events
         known = set()
-        for j in np.flatnonzero(ev.kind == "threat_launch"):
+        for j in np.flatnonzero(ev.kind == EventKind.THREAT_LAUNCH):
             tid = int(ev.threat_id[j])
             if tid < 0 or tid in known:
                 continue
