@@ -21,7 +21,9 @@ from shieldwall.c2.types import AssetTable, Assignments, ThreatAssessment, Track
 from shieldwall.core import roles
 from shieldwall.core.types import ThreatClass
 from shieldwall.engine import build_world
-from shieldwall.engine.factory import NAMES, REGISTRY, build
+from shieldwall.core.vocabulary import SENSOR_CATALOG_SECTIONS
+from shieldwall.engine.factory import NAMES, REGISTRY, build, check_registry
+from shieldwall.sensors import Detections
 from shieldwall.scenario import load_scenario_text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -38,6 +40,19 @@ def world() -> Any:
 
 def registered(role: str) -> list[tuple[str, str]]:
     return [(role, name) for name in REGISTRY[role]]
+
+
+def component(role: str, name: str, world: Any) -> Any:
+    """The registered component; a sensor kind is placed at the first asset with the first
+    record of its catalog section (the tiny world has radars only)."""
+    if role != "sensor":
+        return build(role, name, world)
+    kind = REGISTRY["sensor"][name]
+    records = getattr(world.catalog, SENSOR_CATALOG_SECTIONS[name])
+    lat, lon = world.asset_lat_lon[0]
+    site = kind.site(7, f"contract-{name}", next(iter(records.values())), float(lat),
+                     float(lon), 0.0, 0.0)
+    return [kind.detector(site)]
 
 
 ALL = [rn for role in REGISTRY for rn in registered(role)]
@@ -66,9 +81,16 @@ def test_registry_names_are_the_vocabulary() -> None:
         assert tuple(REGISTRY[role]) == names, role
 
 
+def test_a_name_registered_without_its_vocabulary_entry_is_refused(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(REGISTRY, "lethality", {**REGISTRY["lethality"], "laser": lambda w: 0})
+    with pytest.raises(AssertionError, match="core/vocabulary.py"):
+        check_registry()
+
+
 @pytest.mark.parametrize(("role", "name"), ALL)
 def test_component_plays_its_role_and_pickles(world: Any, role: str, name: str) -> None:
-    comp = build(role, name, world)
+    comp = component(role, name, world)
     items = comp if isinstance(comp, list) else [comp]
     assert items, "a registered builder gives at least one component"
     for c in items:
@@ -195,3 +217,61 @@ def test_damage_contract(world: Any, role: str, name: str) -> None:
     np.testing.assert_allclose(frac, 1.0)         # a huge warhead destroys everything
     frac0, _ = comp.assess(impact, 0.0, a.pos_ecef, a.radius_m)
     assert (frac0 == 0).all()
+
+
+# ------------------------------------------------------------------- sensors
+@pytest.mark.parametrize(("role", "name"), registered("sensor"))
+def test_sensor_contract(world: Any, role: str, name: str) -> None:
+    (comp,) = component(role, name, world)
+    site = comp.site
+    up = site.origin_ecef / np.linalg.norm(site.origin_ecef)
+    east = np.cross([0.0, 0.0, 1.0], up)
+    north = np.cross(up, east / np.linalg.norm(east))
+    # three close targets 2-4 km north (inside every sector, heading 0), 500 m up; one dead;
+    # one on the far side of the earth
+    pos = np.stack([site.origin_ecef + up * 500.0 + north * d for d in (2e3, 4e3, 3e3)]
+                   + [site.origin_ecef + up * 1500.0, -site.origin_ecef])
+    vel = np.tile([100.0, 0.0, 0.0], (5, 1))
+    rcs = np.full(5, 5.0)
+    sw = np.ones(5, np.int64)
+    alive = np.array([True, True, True, False, True])
+    before = _snapshot(pos, vel, rcs, sw, alive)
+    out = comp.detect(pos, vel, rcs, sw, alive, 3.0, np.random.default_rng(5))
+    assert _same(before, [pos, vel, rcs, sw, alive]), "inputs were modified"
+    assert isinstance(out, Detections)
+    assert out.truth_index.dtype == np.int64 and out.sensor_id.dtype == np.int64
+    assert (out.sensor_id == site.sensor_id).all() and (out.time_s == 3.0).all()
+    real = out.truth_index[out.truth_index >= 0]
+    assert set(real.tolist()) <= {0, 1, 2}, "dead or hidden targets were detected"
+    assert np.isfinite(out.azimuth_rad).all() and np.isfinite(out.elevation_rad).all()
+    assert ((out.azimuth_rad >= 0) & (out.azimuth_rad < 2 * np.pi)).all()
+    if comp.measures_range:
+        assert np.isfinite(out.range_m).all()
+    else:
+        assert np.isnan(out.range_m).all() and np.isnan(out.range_rate_mps).all()
+    again = comp.detect(pos, vel, rcs, sw, alive, 3.0, np.random.default_rng(5))
+    assert _same(out, again), "not deterministic"
+    vis = comp.visible(pos)
+    assert vis.shape == (5,) and vis.dtype == bool
+    assert vis[:3].all() and not vis[4]
+    assert comp.scan_period_s > 0
+
+
+# ------------------------------------------------------------------- gun acquisition
+@pytest.mark.parametrize(("role", "name"), registered("gun"))
+def test_gun_contract(world: Any, role: str, name: str) -> None:
+    comp = build(role, name, world)
+    aim = world.assets.pos_ecef[:1] + np.array([[0.0, 0.0, 2000.0]])
+    burst = np.concatenate([aim - [[0.0, 0.0, 300.0]], aim - [[0.0, 0.0, 9e4]]])
+    aims = np.concatenate([aim, aim])
+    vel = np.tile([0.0, 0.0, 800.0], (2, 1))
+    targets = np.concatenate([aim + [[0.0, 0.0, 200.0]], aim + [[0.0, 0.0, -5000.0]]])
+    alive = np.array([True, True])
+    before = _snapshot(burst, vel, aims, targets, alive)
+    got = comp.acquire(burst, vel, aims, targets, alive)
+    assert _same(before, [burst, vel, aims, targets, alive])
+    assert got.shape == (2,) and got.dtype == np.int64
+    assert got.tolist() == [0, -1]    # the near burst takes the object ahead; the far none
+    assert comp.acquire(burst, vel, aims, targets, np.array([False, True])).tolist() == [-1, -1]
+    assert _same(got, comp.acquire(burst, vel, aims, targets, alive))
+

@@ -22,7 +22,14 @@ from typing import Any
 
 import yaml
 
-from shieldwall.catalog.types import AirDefenseSystem, Catalog, Interceptor, Radar, ThreatType
+from shieldwall.catalog.types import (
+    AirDefenseSystem,
+    Catalog,
+    Interceptor,
+    PassiveSensor,
+    Radar,
+    ThreatType,
+)
 from shieldwall.core.errors import ShieldwallError
 
 #: Confidence labels (the shared catalog's key plus ``notional`` for figures chosen by us).
@@ -36,9 +43,9 @@ UNIT_FACTORS: dict[str, float] = {
 }
 
 _SOURCED_KEYS = frozenset({"value", "unit", "source", "confidence", "note"})
-_SECTIONS: dict[str, type[ThreatType | Radar | Interceptor | AirDefenseSystem]] = {
-    "threats": ThreatType, "radars": Radar, "interceptors": Interceptor,
-    "systems": AirDefenseSystem,
+_SECTIONS: dict[str, type[ThreatType | Radar | PassiveSensor | Interceptor | AirDefenseSystem]] = {
+    "threats": ThreatType, "radars": Radar, "passive_sensors": PassiveSensor,
+    "interceptors": Interceptor, "systems": AirDefenseSystem,
 }
 
 

@@ -8,7 +8,7 @@ each figure next to it; ``notional: true`` marks figures chosen by us where no s
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shieldwall.core.types import ThreatClass
 
@@ -85,6 +85,38 @@ class Radar(_Record):
     false_alarms_per_scan: float = Field(ge=0, default=0.0)
 
 
+class PassiveSensor(_Record):
+    """A passive angle-only sensor (an infrared search and track, IRST): azimuth and elevation,
+    no range. Detection follows the point-source irradiance model of ``sensors.passive``,
+    calibrated by one figure: the per-scan ``reference_pd`` against the reference target at
+    ``reference_range_m``."""
+
+    name: str
+    label: str
+    role: str                        # "irst"
+    reference_range_m: float = Field(gt=0)     # range of the quoted detection figure
+    reference_pd: float = Field(gt=0, lt=1, default=0.9)  # per-scan Pd there
+    pfa: float = Field(gt=0, lt=1, default=1e-6)  # per resolution cell and scan
+    extinction_per_m: float = Field(ge=0, default=0.0)  # atmospheric extinction coefficient
+    max_range_m: float = Field(gt=0)           # processing range (beyond it nothing is reported)
+    min_elevation_rad: float = -0.02
+    max_elevation_rad: float = 0.35
+    sector_half_width_rad: float | None = None  # None: 360 degree coverage about the heading
+    antenna_height_m: float = Field(ge=0, default=10.0)
+    scan_period_s: float = Field(gt=0)
+    sigma_azimuth_rad: float = Field(gt=0)
+    sigma_elevation_rad: float = Field(gt=0)
+    false_alarms_per_scan: float = Field(ge=0, default=0.0)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> PassiveSensor:
+        if self.reference_pd <= self.pfa:
+            raise ValueError(f"reference_pd {self.reference_pd:g} must exceed pfa {self.pfa:g}")
+        if self.min_elevation_rad >= self.max_elevation_rad:
+            raise ValueError("min_elevation_rad must be below max_elevation_rad")
+        return self
+
+
 class Interceptor(_Record):
     """An interceptor (or, for guns, one aimed burst)."""
 
@@ -127,6 +159,7 @@ class Catalog(_Record):
 
     threats: dict[str, ThreatType]
     radars: dict[str, Radar]
+    passive_sensors: dict[str, PassiveSensor] = Field(default_factory=dict)
     interceptors: dict[str, Interceptor]
     systems: dict[str, AirDefenseSystem]
     # "<kind>.<name>.<field>" -> source info (source, confidence, note, as_written)

@@ -10,9 +10,10 @@ The tables named in the signatures live in the layers above ``core`` (``sensors.
 ``Assignments``, ``weapons.InterceptorTable``); ``core`` is the bottom layer and imports none
 of them, so they appear here as ``Any`` and are named in each docstring.
 
-Truth: only ``Sensor``, ``Flyout`` (the physical interceptor), ``Lethality`` and
-``DamageModel`` see truth. ``ThreatEvaluator``, ``Assigner`` and ``FireControl`` see tracks
-only; their signatures take no truth table (``tests/test_contracts.py`` checks it).
+Truth: only ``Sensor``, ``GunAcquisition`` and ``Flyout`` (the physical interceptor),
+``Lethality`` and ``DamageModel`` see truth. ``ThreatEvaluator``, ``Assigner`` and
+``FireControl`` see tracks only; their signatures take no truth table
+(``tests/test_contracts.py`` checks it).
 """
 
 from __future__ import annotations
@@ -26,7 +27,17 @@ from shieldwall.core.types import BoolArray, FloatArray, IntArray
 
 @runtime_checkable
 class Sensor(Protocol):
-    """A sensor: one scan of every truth object at ``time_s``."""
+    """A sensor: one scan of every truth object at ``time_s``.
+
+    ``site`` is its frame for the tracker (``tracking.tracker.SensorFrameLike``: origin,
+    rotation, measurement sigmas); ``scan_period_s`` its revisit; ``measures_range`` whether
+    its detections carry range (3-D plots the trackers fuse) or are angle-only (range and range
+    rate NaN: recorded, not fused -- see ``docs/architecture.md``).
+    """
+
+    site: Any
+    scan_period_s: float
+    measures_range: bool
 
     def detect(self, pos_ecef: FloatArray, vel_ecef: FloatArray, rcs_m2: FloatArray,
                swerling: IntArray, alive: BoolArray, time_s: float,
@@ -93,6 +104,18 @@ class FireControl(Protocol):
 
 
 @runtime_checkable
+class GunAcquisition(Protocol):
+    """Which object each unguided gun burst takes (the physical burst and fuze: reads truth)."""
+
+    def acquire(self, burst_pos_ecef: FloatArray, burst_vel_ecef: FloatArray,
+                aim_ecef: FloatArray, target_pos_ecef: FloatArray, alive: BoolArray
+                ) -> IntArray:
+        """``(n,)`` index of the truth object (of m, positions ``(m, 3)``) each of n bursts
+        takes, -1 for none; inputs not modified."""
+        ...
+
+
+@runtime_checkable
 class Flyout(Protocol):
     """Interceptor flight over one step, resolving closest approaches inside it."""
 
@@ -128,6 +151,6 @@ class DamageModel(Protocol):
 
 ROLES: dict[str, type] = {
     "sensor": Sensor, "tracker": Tracker, "threat_evaluator": ThreatEvaluator,
-    "assigner": Assigner, "fire_control": FireControl, "flyout": Flyout,
+    "assigner": Assigner, "fire_control": FireControl, "gun": GunAcquisition, "flyout": Flyout,
     "lethality": Lethality, "damage": DamageModel,
 }

@@ -72,21 +72,42 @@ class WTASolver(StrEnum):
 WTA_SOLVERS: tuple[str, ...] = tuple(s.value for s in WTASolver)
 
 # --------------------------------------------------------------------- engine registry names
+# The names a scenario may write for each role. These tuples *are* the keys of the engine's
+# registries (``engine.factory.REGISTRY``): the factory refuses to import when a registered
+# component's name is missing here (or a name here has no component), so the scenario layer --
+# which may not import the engine -- validates and documents exactly the registered names.
+# The first name of each tuple is the scenario's default.
+
 #: ``tracker.kind``: the IMM tracker or the single-model EKF tracker.
 TRACKERS: tuple[str, ...] = ("imm", "ekf")
 #: ``doctrine.assigner``: the engine's weapon assigner. ``greedy``: global maximum marginal
 #: return under doctrine; ``heuristic`` / ``exact``: the static WTA solvers of ``c2.wta`` on the
 #: cycle's candidates (``c2.assignment_wta``).
 ASSIGNERS: tuple[str, ...] = ("greedy", "heuristic", "exact")
-#: Sensor kinds (one per catalog radar today).
-SENSORS: tuple[str, ...] = ("radar",)
-#: Fire control of command-guided interceptors: uplink the engaged track, hand over on loss.
+#: ``sensors[].kind``: ``radar`` (``sensors.radar``, a ``radars`` catalog record) or ``irst``,
+#: a passive angle-only infrared search and track sensor (``sensors.passive``, a
+#: ``passive_sensors`` catalog record).
+SENSORS: tuple[str, ...] = ("radar", "irst")
+#: The catalog section holding the records of each sensor kind (``sensors[].radar`` names one).
+SENSOR_CATALOG_SECTIONS: dict[str, str] = {"radar": "radars", "irst": "passive_sensors"}
+#: ``components.fire_control``: command guidance of guided interceptors (uplink the engaged
+#: track, hand over on loss).
 FIRE_CONTROLS: tuple[str, ...] = ("track_uplink",)
-#: Damage to assets from warheads that reach the ground.
+#: ``components.gun``: how an unguided gun burst takes its target (proximity cone about its aim
+#: point).
+GUN_ACQUISITIONS: tuple[str, ...] = ("proximity_cone",)
+#: ``components.damage``: damage to assets from warheads that reach the ground.
 DAMAGE_MODELS: tuple[str, ...] = ("cookie_cutter",)
-#: Threat evaluators of the battle manager.
+#: ``components.threat_evaluator``: threat evaluators of the battle manager.
 THREAT_EVALUATORS: tuple[str, ...] = ("impact_prediction",)
-#: Interceptor flyout models.
+#: ``components.flyout``: interceptor flyout models.
 FLYOUTS: tuple[str, ...] = ("pronav",)
-#: Lethality (miss distance -> kill) models.
+#: ``components.lethality``: lethality (miss distance -> kill) models.
 LETHALITIES: tuple[str, ...] = ("pk_curve",)
+
+#: Every role's registered names (the roles of ``core.roles.ROLES``).
+REGISTRY_NAMES: dict[str, tuple[str, ...]] = {
+    "sensor": SENSORS, "tracker": TRACKERS, "threat_evaluator": THREAT_EVALUATORS,
+    "assigner": ASSIGNERS, "fire_control": FIRE_CONTROLS, "gun": GUN_ACQUISITIONS,
+    "flyout": FLYOUTS, "lethality": LETHALITIES, "damage": DAMAGE_MODELS,
+}

@@ -1,9 +1,10 @@
 """One factory: the pipeline of components of a run, built from the scenario by registry name.
 
-Each role of ``core.roles`` has a registry ``{name: builder(world) -> component}``; the names
-are ``core.vocabulary``'s (the scenario validates them with a did-you-mean). Adding a component
-is one builder here plus its class; ``tests/test_contracts.py`` runs every registered component
-through its role's contract.
+Each role of ``core.roles`` has a registry ``{name: builder(world) -> component}``, filled by
+``register`` (``register_sensor`` for sensor kinds); the names are ``core.vocabulary``'s
+(the scenario validates them with a did-you-mean) and ``check_registry`` refuses the import
+when the two disagree. Adding a component is its class plus one registration line here;
+``tests/test_contracts.py`` runs every registered component through its role's contract.
 """
 
 from __future__ import annotations
@@ -17,20 +18,13 @@ import numpy as np
 from shieldwall.c2 import GreedyAssigner, ThreatEvaluator
 from shieldwall.c2.assignment_wta import WTAAssigner
 from shieldwall.core import roles
-from shieldwall.core.vocabulary import (
-    ASSIGNERS,
-    DAMAGE_MODELS,
-    FIRE_CONTROLS,
-    FLYOUTS,
-    LETHALITIES,
-    SENSORS,
-    THREAT_EVALUATORS,
-    TRACKERS,
-)
+from shieldwall.core.vocabulary import REGISTRY_NAMES, SENSOR_CATALOG_SECTIONS, TRACKERS
 from shieldwall.engine.damage import CookieCutterDamage
 from shieldwall.engine.fire_control import TrackUplink
+from shieldwall.engine.gun import ProximityConeGun
 from shieldwall.scenario.models import TrackerSettings
 from shieldwall.sensors import RadarDetector, RadarSite
+from shieldwall.sensors.passive import IrstDetector, IrstSite
 from shieldwall.tracking import MotionModel, Tracker
 from shieldwall.tracking.imm import ImmTracker, default_models
 from shieldwall.tracking.models import Ballistic
@@ -46,10 +40,6 @@ class EngineParams:
     bm_period_s: float = 1.0
     #: A track assessed killed is left alone this long before it may be engaged again (s).
     assessed_dead_hold_s: float = 20.0
-    #: Proximity (m) at which an unguided gun burst "acquires" the object nearest its aim point.
-    gun_proximity_m: float = 1500.0
-    #: Half-angle (rad) of the cone ahead of a gun burst in which it acquires.
-    gun_cone_rad: float = float(np.radians(20.0))
     #: Autonomous mode: battery u's track ids start at (u + 1) x this, so ids stay unique.
     track_id_block: int = 1_000_000
 
@@ -74,6 +64,8 @@ def make_tracker(settings: TrackerSettings, sites: list[RadarSite]) -> Tracker |
                            rotating_frame=True)
     densities = []
     for site in sites:
+        if not isinstance(site, RadarSite):
+            continue  # angle-only sensors are not fused (docs/architecture.md)
         r = site.radar
         half = r.sector_half_width_rad
         width = 2.0 * np.pi if half is None or half >= np.pi else 2.0 * half
@@ -86,29 +78,80 @@ def make_tracker(settings: TrackerSettings, sites: list[RadarSite]) -> Tracker |
                       score_drop=12.0, sojourn_s=(20.0, 10.0, 10.0, 60.0))
 
 
-# Registries: name -> builder(world). ``world`` is an ``engine.world.World``.
+# Registries: role -> {name: builder(world) -> component}; ``world`` is an
+# ``engine.world.World``. A component is registered by one ``@register(role, name)`` builder
+# here; its name must be in ``core.vocabulary.REGISTRY_NAMES`` (checked below at import, so the
+# scenario layer, which cannot import the engine, validates exactly the registered names).
 Builder = Callable[[Any], Any]
-REGISTRY: dict[str, dict[str, Builder]] = {
-    "sensor": {"radar": lambda w: [RadarDetector(s) for s in w.sites]},
-    "tracker": {name: (lambda w: make_tracker(w.scenario.tracker, list(w.sites)))
-                for name in TRACKERS},
-    "threat_evaluator": {"impact_prediction": lambda w: ThreatEvaluator()},
-    "assigner": {
-        "greedy": lambda w: GreedyAssigner(w.doctrine),
-        "heuristic": lambda w: WTAAssigner(w.doctrine, solver="heuristic"),
-        "exact": lambda w: WTAAssigner(w.doctrine, solver="exact"),
-    },
-    "fire_control": {"track_uplink": lambda w: TrackUplink()},
-    "flyout": {"pronav": lambda w: FlyoutModel()},
-    "lethality": {"pk_curve": lambda w: PkCurveLethality(tuple(w.interceptors))},
-    "damage": {"cookie_cutter": lambda w: CookieCutterDamage()},
-}
-#: The names each registry must carry (``core.vocabulary``; checked by the contract tests).
-NAMES: dict[str, tuple[str, ...]] = {
-    "sensor": SENSORS, "tracker": TRACKERS, "threat_evaluator": THREAT_EVALUATORS,
-    "assigner": ASSIGNERS, "fire_control": FIRE_CONTROLS, "flyout": FLYOUTS,
-    "lethality": LETHALITIES, "damage": DAMAGE_MODELS,
-}
+REGISTRY: dict[str, dict[str, Any]] = {role: {} for role in roles.ROLES}
+
+
+def register(role: str, name: str) -> Callable[[Builder], Builder]:
+    """Decorator: register ``builder(world) -> component`` as ``name`` for ``role``."""
+    def add(builder: Builder) -> Builder:
+        if name in REGISTRY[role]:
+            raise AssertionError(f"{role} {name!r} registered twice")
+        REGISTRY[role][name] = builder
+        return builder
+    return add
+
+
+@dataclass(frozen=True)
+class SensorKind:
+    """A sensor kind: its site type, built ``site(sensor_id, name, record, lat_deg, lon_deg,
+    alt_m, heading_rad)`` from a catalog record of the section
+    ``core.vocabulary.SENSOR_CATALOG_SECTIONS[kind]``, and its detector ``detector(site)`` (the
+    ``Sensor`` component)."""
+
+    site: Callable[..., Any]
+    detector: Callable[[Any], Any]
+
+    def __call__(self, world: Any) -> list[Any]:
+        """The detectors of the world's sites of this kind."""
+        return [self.detector(s) for s in world.sites if isinstance(s, self.site)]
+
+
+def register_sensor(name: str, site: Callable[..., Any], detector: Callable[[Any], Any]) -> None:
+    """Register a sensor kind (the scenario's ``sensors[].kind``)."""
+    register("sensor", name)(SensorKind(site, detector))
+
+
+register_sensor("radar", RadarSite, RadarDetector)
+register_sensor("irst", IrstSite, IrstDetector)
+for _name in TRACKERS:
+    register("tracker", _name)(
+        lambda w, kind=_name: make_tracker(w.scenario.tracker.model_copy(update={"kind": kind}),
+                                           list(w.sites)))
+register("threat_evaluator", "impact_prediction")(lambda w: ThreatEvaluator())
+register("assigner", "greedy")(lambda w: GreedyAssigner(w.doctrine))
+register("assigner", "heuristic")(lambda w: WTAAssigner(w.doctrine, solver="heuristic"))
+register("assigner", "exact")(lambda w: WTAAssigner(w.doctrine, solver="exact"))
+register("fire_control", "track_uplink")(lambda w: TrackUplink())
+register("gun", "proximity_cone")(lambda w: ProximityConeGun())
+register("flyout", "pronav")(lambda w: FlyoutModel())
+register("lethality", "pk_curve")(lambda w: PkCurveLethality(tuple(w.interceptors)))
+register("damage", "cookie_cutter")(lambda w: CookieCutterDamage())
+
+#: The names each registry carries (``core.vocabulary.REGISTRY_NAMES``).
+NAMES: dict[str, tuple[str, ...]] = REGISTRY_NAMES
+
+
+def check_registry() -> None:
+    """The registries are exactly the vocabulary's names, in its order (the first is the
+    scenario's default), and every sensor kind has its catalog section."""
+    if set(REGISTRY) != set(NAMES):
+        raise AssertionError(f"roles {sorted(REGISTRY)} != vocabulary {sorted(NAMES)}")
+    for role, names in NAMES.items():
+        if tuple(REGISTRY[role]) != tuple(names):
+            raise AssertionError(
+                f"engine.factory registers {role} {tuple(REGISTRY[role])} but "
+                f"core.vocabulary lists {tuple(names)}: add the name to core/vocabulary.py")
+    if set(SENSOR_CATALOG_SECTIONS) != set(NAMES["sensor"]):
+        raise AssertionError("core.vocabulary.SENSOR_CATALOG_SECTIONS must name a catalog "
+                             "section for every sensor kind")
+
+
+check_registry()
 
 
 @dataclass(frozen=True)
@@ -120,6 +163,7 @@ class Pipeline:
     threat_evaluator: roles.ThreatEvaluator
     assigner: roles.Assigner
     fire_control: roles.FireControl
+    gun: roles.GunAcquisition
     flyout: roles.Flyout
     seeker: SeekerModel
     lethality: roles.Lethality
@@ -129,24 +173,29 @@ class Pipeline:
 
 def build(role: str, name: str, world: Any) -> Any:
     """The component registered as ``name`` for ``role``."""
-    try:
-        return REGISTRY[role][name](world)
-    except KeyError:
+    builder = REGISTRY.get(role, {}).get(name)
+    if builder is None:
         raise ValueError(f"no {role} named {name!r}; registered: "
-                         f"{', '.join(REGISTRY.get(role, {}))}") from None
+                         f"{', '.join(REGISTRY.get(role, {}))}")
+    return builder(world)
 
 
 def build_pipeline(world: Any, params: EngineParams | None = None) -> Pipeline:
-    """The pipeline of the scenario: ``tracker.kind``, ``doctrine.assigner``; the other roles
-    have one registered component each for now."""
+    """The pipeline of the scenario: one detector per sensor of its ``kind``,
+    ``tracker.kind``, ``doctrine.assigner`` and the ``components`` block."""
+    sc = world.scenario
+    comp = sc.components
+    kinds = REGISTRY["sensor"]
     return Pipeline(
-        sensors=tuple(build("sensor", "radar", world)),
-        tracker=build("tracker", world.scenario.tracker.kind, world),
-        threat_evaluator=build("threat_evaluator", "impact_prediction", world),
+        sensors=tuple(kinds[kind].detector(site)
+                      for kind, site in zip(world.sensor_kind, world.sites, strict=True)),
+        tracker=build("tracker", sc.tracker.kind, world),
+        threat_evaluator=build("threat_evaluator", comp.threat_evaluator, world),
         assigner=build("assigner", world.doctrine.assigner, world),
-        fire_control=build("fire_control", "track_uplink", world),
-        flyout=build("flyout", "pronav", world),
+        fire_control=build("fire_control", comp.fire_control, world),
+        gun=build("gun", comp.gun, world),
+        flyout=build("flyout", comp.flyout, world),
         seeker=SeekerModel(),
-        lethality=build("lethality", "pk_curve", world),
-        damage=build("damage", "cookie_cutter", world),
+        lethality=build("lethality", comp.lethality, world),
+        damage=build("damage", comp.damage, world),
         params=params or EngineParams())

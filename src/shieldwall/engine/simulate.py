@@ -35,22 +35,22 @@ from shieldwall.engine.factory import (
     build_pipeline,
     make_tracker,
 )
+from shieldwall.engine.kills import kill_assessments, resolve_intercepts
 from shieldwall.engine.state import (
-    DONE,
-    KA_PENDING,
     EngagementTable,
     NodeState,
     PendingLaunches,
     RunState,
     ThreatState,
     TrackLedger,
+    set_fate,
 )
 from shieldwall.engine.tables import build_tables, scenario_doc, summarize
 from shieldwall.engine.world import World, build_world
 from shieldwall.scenario import Scenario
 from shieldwall.sensors import Detections
 from shieldwall.threats import fly, generate_raid
-from shieldwall.weapons import FireUnitInventory, InterceptorTable, acquire_targets, assess_kills
+from shieldwall.weapons import FireUnitInventory, InterceptorTable
 
 __all__ = ["BALLISTIC_PROCESS_NOISE_M2_S3", "RunResult", "RunState", "Simulation",
            "make_tracker", "simulate"]
@@ -105,8 +105,10 @@ def initial_state(world: World, pipe: Pipeline, seed: int, replication: int, per
     """Draw the raid and set every table to its start of run."""
     ss = replication_seed_sequence(seed, replication)
     rng_threats = component_rng(ss, "threats")
-    rng_sites = [component_rng(ss, f"radar:{lbl}:{s.name}")
-                 for lbl, s in zip(world.site_label, world.sites, strict=True)]
+    # One stream per sensor, named by its kind ("radar:<label>:<name>" for radars).
+    rng_sites = [component_rng(ss, f"{kind}:{lbl}:{s.name}")
+                 for kind, lbl, s in zip(world.sensor_kind, world.site_label, world.sites,
+                                         strict=True)]
     rng_kill = component_rng(ss, "weapons:kill")
     rng_ka = component_rng(ss, "weapons:kill_assessment")
     plan = generate_raid(world.waves, world.threat_types, world.assets.pos_ecef, rng_threats)
@@ -114,7 +116,7 @@ def initial_state(world: World, pipe: Pipeline, seed: int, replication: int, per
     n = len(plan.threat_id)
     type_names = list(plan.type_name)
     types = world.threat_types
-    periods = np.array([s.radar.scan_period_s for s in world.sites])
+    periods = np.array([d.scan_period_s for d in pipe.sensors], float)
     phase_rng = component_rng(ss, "radar:phases")
     next_scan = phase_rng.uniform(0.0, 1.0, len(periods)) * periods
     nodes = make_nodes(world, pipe, world.scenario.doctrine.command_mode)
@@ -172,6 +174,9 @@ class Simulation:
         self.pipe = pipe
         self.state = state
         self.site_map = {s.sensor_id: s for s in world.sites}
+        #: Sensor ids whose plots the trackers fuse (3-D plots; angle-only ones are recorded).
+        self.fused = frozenset(int(world.sites[i].sensor_id)
+                               for i, d in enumerate(pipe.sensors) if d.measures_range)
 
     @classmethod
     def start(cls, scenario: Scenario, seed: int | None = None, replication: int = 0,
@@ -247,7 +252,13 @@ class Simulation:
         st.n_detections += len(dets)
         if st.record and len(dets):
             st.rec_dets.append(dets)
-        return dets, [self.world.sites[s].sensor_id for s in due]
+        scanned = [int(self.world.sites[s].sensor_id) for s in due]
+        if len(self.fused) < len(self.pipe.sensors):
+            # Angle-only plots are not fused (docs/architecture.md): the trackers see neither
+            # them nor their scans.
+            dets = dets.select(np.isin(dets.sensor_id, sorted(self.fused)))
+            scanned = [s for s in scanned if s in self.fused]
+        return dets, scanned
 
     def _coverage(self, sensor_id: int, pos_ecef: FloatArray) -> np.ndarray:
         # A track misses a scan only where the radar could have seen it (incl. the horizon).
@@ -318,15 +329,6 @@ def threat_milestones(w: World, pipe: Pipeline, st: RunState, t: float) -> None:
     ended = (tr.end_time_s <= t) & ~th.done
     for i in np.flatnonzero(ended):
         end_flight(w, pipe, st, int(i))
-
-
-def set_fate(st: RunState, i: int, fate: Fate, t: float) -> None:
-    th = st.threats
-    if th.fate[i]:
-        raise AssertionError(f"threat {i} already ended as {th.fate[i]}")
-    th.fate[i] = fate.value
-    th.fate_time[i] = t
-    th.done[i] = True
 
 
 def end_flight(w: World, pipe: Pipeline, st: RunState, i: int) -> None:
@@ -492,22 +494,19 @@ def command_guidance(pipe: Pipeline, st: RunState, slots: np.ndarray, t: float,
 
 def acquire_gun_targets(pipe: Pipeline, st: RunState, slots: np.ndarray, pos: FloatArray,
                         alive: np.ndarray) -> None:
-    """Unguided gun bursts near their aim point take the object nearest it."""
+    """Unguided gun bursts without a target take one (the ``GunAcquisition``)."""
     tab = st.table
-    prm = pipe.params
     gun = slots[st.gun_types[tab.type_index[slots]] & (tab.target_index[slots] < 0)]
     if gun.size:
-        near = np.linalg.norm(tab.pos_ecef[gun] - tab.aim_ecef[gun], axis=1) < prm.gun_proximity_m
-        g = gun[near]
-        if g.size:
-            tab.target_index[g] = acquire_targets(tab.pos_ecef[g], tab.vel_ecef[g],
-                                                  tab.aim_ecef[g], pos, alive,
-                                                  prm.gun_proximity_m, prm.gun_cone_rad)
+        got = pipe.gun.acquire(tab.pos_ecef[gun], tab.vel_ecef[gun], tab.aim_ecef[gun], pos,
+                               alive)
+        tab.target_index[gun] = np.where(got >= 0, got, tab.target_index[gun])
 
 
 def fly_interceptors(w: World, pipe: Pipeline, st: RunState, t: float, dt: float, k: int,
                      pos: FloatArray, vel: FloatArray) -> None:
-    """Guidance, seekers, gun acquisition, the ``Flyout`` step and kill resolution."""
+    """Guidance, seekers, gun acquisition, the ``Flyout`` step and kill resolution
+    (``engine.kills``)."""
     tab = st.table
     slots = tab.active_slots()
     if slots.size == 0:
@@ -555,89 +554,6 @@ def fly_interceptors(w: World, pipe: Pipeline, st: RunState, t: float, dt: float
                                "type": tab.type_index[act].copy(),
                                "pos": tab.pos_ecef[act].copy()})
     resolve_intercepts(w, pipe, st, res)
-
-
-def resolve_intercepts(w: World, pipe: Pipeline, st: RunState, res: Any) -> None:
-    """Kill or miss of each closest approach (the ``Lethality``), then self-destructs."""
-    tab = st.table
-    eng = st.engagements
-    th = st.threats
-    n_hit = res.slot.size
-    if n_hit:
-        types = tab.type_index[res.slot]
-        pk, hit = pipe.lethality.resolve(res.miss_m, types, st.rng_kill)
-        order = np.argsort(res.time_s, kind="stable")
-        for r in order:
-            s = int(res.slot[r])
-            eid = int(tab.engagement_id[s])
-            tgt = int(res.target_index[r])
-            t_ca = float(res.time_s[r])
-            kill = bool(hit[r]) and tgt >= 0 and not th.killed[tgt]
-            if kill:
-                th.killed[tgt] = True
-                th.kill_time[tgt] = t_ca
-                set_fate(st, tgt, Fate.INTERCEPTED, t_ca)
-                eng.n_killed[eid] += 1
-            st.events.add(t_ca, EventKind.INTERCEPT_KILL if kill else EventKind.INTERCEPT_MISS,
-                          threat_id=tgt, track_id=int(eng.track_id[eid]),
-                          battery_id=w.units.unit_id[int(eng.unit[eid])],
-                          interceptor_id=int(res.interceptor_id[r]),
-                          interceptor_type=w.interceptors[int(eng.itype[eid])].name,
-                          pos_ecef=res.pos_ecef[r], value=float(pk[r]),
-                          detail={"miss_m": float(res.miss_m[r]), "pk": float(pk[r]),
-                                  "engagement_id": eid})
-            round_resolved(w, st, eid, t_ca)
-    for r in range(res.destroyed_slot.size):
-        s = int(res.destroyed_slot[r])
-        eid = int(tab.engagement_id[s])
-        t_d = float(res.destroyed_time_s[r])
-        st.events.add(t_d, EventKind.SELF_DESTRUCT, track_id=int(eng.track_id[eid]),
-                      battery_id=w.units.unit_id[int(eng.unit[eid])],
-                      interceptor_id=int(res.destroyed_interceptor_id[r]),
-                      interceptor_type=w.interceptors[int(eng.itype[eid])].name,
-                      pos_ecef=res.destroyed_pos_ecef[r],
-                      detail={"reason": int(res.destroyed_reason[r]), "engagement_id": eid})
-        round_resolved(w, st, eid, t_d)
-
-
-def round_resolved(w: World, st: RunState, eid: int, t: float) -> None:
-    eng = st.engagements
-    eng.resolved[eid] += 1
-    eng.last_resolved_s[eid] = max(float(eng.last_resolved_s[eid]), t)
-    if eng.resolved[eid] == eng.n_rounds[eid]:
-        u = int(eng.unit[eid])
-        eng.status[eid] = KA_PENDING
-        eng.ka_order[eid] = eng.n_ka
-        eng.n_ka += 1
-        eng.ka_time_s[eid] = float(eng.last_resolved_s[eid]) + float(w.ka_delay_s[u])
-        st.inventory.release_channel(u)
-
-
-def kill_assessments(w: World, pipe: Pipeline, st: RunState, t: float) -> None:
-    """Kill assessments that arrive by t, in the order they became pending."""
-    eng = st.engagements
-    n = eng.n
-    if n == 0:
-        return
-    due = np.flatnonzero((eng.status[:n] == KA_PENDING) & (eng.ka_time_s[:n] <= t))
-    if due.size == 0:
-        return
-    due = due[np.argsort(eng.ka_order[due], kind="stable")]
-    led = st.ledger
-    for eid in due.tolist():
-        eng.status[eid] = DONE
-        u = int(eng.unit[eid])
-        truly = int(eng.n_killed[eid]) > 0
-        verdict = bool(assess_kills(np.array([truly]), float(w.ka_pcorrect[u]), st.rng_ka)[0])
-        tid = int(eng.track_id[eid])
-        r = led.rows(np.array([tid]), create=True)
-        led.in_flight[r] = np.maximum(0, led.in_flight[r] - 1)
-        if verdict:
-            led.dead_until_s[r] = t + pipe.params.assessed_dead_hold_s
-        st.events.add(t, EventKind.KILL_ASSESSMENT, track_id=tid,
-                      battery_id=w.units.unit_id[u],
-                      detail={"engagement_id": eid, "assessed_killed": verdict,
-                              "truly_killed": truly})
 
 
 # ---------------------------------------------------------------------- the end

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from shieldwall.core.types import FloatArray, IntArray, ThreatClass
+from shieldwall.core.types import Fate, FloatArray, IntArray, ThreatClass
 from shieldwall.engine.events import EventLog
 from shieldwall.sensors import Detections
 from shieldwall.weapons import FireUnitInventory, InterceptorTable
@@ -242,3 +242,13 @@ class RunState:
     next_bm: float = 0.0
     step_index: int = 0
     finished: bool = False
+
+
+def set_fate(st: RunState, i: int, fate: Fate, t: float) -> None:
+    """Threat ``i`` ends as ``fate`` at ``t`` (exactly once)."""
+    th = st.threats
+    if th.fate[i]:
+        raise AssertionError(f"threat {i} already ended as {th.fate[i]}")
+    th.fate[i] = fate.value
+    th.fate_time[i] = t
+    th.done[i] = True

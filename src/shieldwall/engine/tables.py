@@ -82,7 +82,7 @@ def scenario_doc(world: World) -> dict[str, Any]:
             "antenna_height_m": float(site.radar.antenna_height_m)})
     sensors = []
     for sn in s.sensors:
-        radar = w.catalog.radars[sn.radar]
+        radar = getattr(w.catalog, sn.catalog_section)[sn.radar]  # a Radar or PassiveSensor
         half = radar.sector_half_width_rad
         sensors.append({"id": sn.id, "radar": sn.radar, "lat_deg": sn.lat_deg,
                         "lon_deg": sn.lon_deg, "heading_deg": sn.heading_deg,

@@ -6,6 +6,7 @@ Nothing here changes during a run; the mutable run state lives in ``engine.state
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -14,6 +15,8 @@ from shieldwall.c2 import AssetTable, Doctrine, FireUnitTable
 from shieldwall.catalog import load_catalog
 from shieldwall.catalog.types import Catalog, Interceptor, ThreatType
 from shieldwall.core.types import FloatArray, IntArray, ThreatClass
+from shieldwall.core.vocabulary import SENSOR_CATALOG_SECTIONS
+from shieldwall.engine.factory import REGISTRY
 from shieldwall.scenario import Scenario
 from shieldwall.scenario.models import Doctrine as DoctrineSettings
 from shieldwall.sensors import RadarSite
@@ -31,11 +34,13 @@ def doctrine_from_settings(settings: DoctrineSettings) -> Doctrine:
                     max_engagements_per_threat=settings.max_engagements_per_threat,
                     assigner=settings.assigner)
 
+
 @dataclass(frozen=True)
 class World:
     """Static description of one run.
 
-    ``sites`` holds every radar (stand-alone sensors first, then one per battery);
+    ``sites`` holds every sensor site (stand-alone sensors first, each of its
+    ``sensor_kind[i]``: a ``sensors.RadarSite`` for radars, then one radar per battery);
     ``battery_site[u]`` is the sensor id of battery ``u``'s own radar. ``interceptors`` are the
     k interceptor types present in the laydown (the columns of the inventory).
     """
@@ -46,8 +51,9 @@ class World:
     dt_s: float
     assets: AssetTable
     asset_lat_lon: FloatArray
-    sites: tuple[RadarSite, ...]
+    sites: tuple[Any, ...]
     site_label: tuple[str, ...]
+    sensor_kind: tuple[str, ...]
     battery_site: IntArray
     units: FireUnitTable
     unit_system: tuple[str, ...]
@@ -78,13 +84,18 @@ def build_world(scenario: Scenario, catalog: Catalog | None = None) -> World:
                         value=np.array([x.value for x in a], float),
                         radius_m=np.array([x.radius_m for x in a], float))
 
-    sites: list[RadarSite] = []
+    sites: list[Any] = []
     labels: list[str] = []
+    kinds: list[str] = []
     for s in scenario.sensors:
-        sites.append(RadarSite(sensor_id=len(sites), name=s.id, radar=cat.radars[s.radar],
-                               lat_deg=s.lat_deg, lon_deg=s.lon_deg, alt_m=s.alt_m,
-                               heading_rad=float(np.radians(s.heading_deg))))
+        # The site type of the sensor's kind, from its record in the kind's catalog section.
+        kind = str(s.kind)
+        record = getattr(cat, SENSOR_CATALOG_SECTIONS[kind])[s.radar]
+        sites.append(REGISTRY["sensor"][kind].site(
+            len(sites), s.id, record, s.lat_deg, s.lon_deg, s.alt_m,
+            float(np.radians(s.heading_deg))))
         labels.append(s.id)
+        kinds.append(kind)
 
     # Interceptor types present in the laydown, in order of first appearance.
     names: list[str] = []
@@ -120,6 +131,7 @@ def build_world(scenario: Scenario, catalog: Catalog | None = None) -> World:
         battery_site[i] = site.sensor_id
         sites.append(site)
         labels.append(b.id)
+        kinds.append("radar")
         pos[i] = geo.geodetic2ecef(b.lat_deg, b.lon_deg, b.alt_m).reshape(3)
         rot[i] = geo.enu_rotation(b.lat_deg, b.lon_deg)
         heading[i] = head
@@ -151,7 +163,8 @@ def build_world(scenario: Scenario, catalog: Catalog | None = None) -> World:
     doctrine = doctrine_from_settings(scenario.doctrine)
     return World(scenario=scenario, catalog=cat, time_s=time_s, dt_s=dt, assets=assets,
                  asset_lat_lon=np.stack([lat, lon], axis=-1), sites=tuple(sites),
-                 site_label=tuple(labels), battery_site=battery_site, units=units,
+                 site_label=tuple(labels), sensor_kind=tuple(kinds),
+                 battery_site=battery_site, units=units,
                  unit_system=tuple(systems), interceptors=interceptors, rounds0=rounds0,
                  fire_channels=channels, launch_interval_s=interval, ka_delay_s=ka_delay,
                  ka_pcorrect=ka_p, waves=tuple(waves), threat_types=dict(cat.threats),

@@ -142,10 +142,11 @@ def check_scenario(scenario: Scenario, catalog: Catalog) -> list[ScenarioIssue]:
     issues = _duplicate_ids(scenario)
     issues += _geography(scenario)
     for i, sensor in enumerate(scenario.sensors):
-        if sensor.radar not in catalog.radars:
+        records = getattr(catalog, sensor.catalog_section)  # the section of its kind
+        if sensor.radar not in records:
+            label = "radar" if sensor.kind == "radar" else f"{sensor.kind} sensor"
             issues.append(ScenarioIssue(("sensors", i, "radar"),
-                                        unknown_name_message("radar", sensor.radar,
-                                                             catalog.radars)))
+                                        unknown_name_message(label, sensor.radar, records)))
     for i, battery in enumerate(scenario.batteries):
         if battery.system not in catalog.systems:
             issues.append(ScenarioIssue(("batteries", i, "system"),

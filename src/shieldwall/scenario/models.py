@@ -8,11 +8,24 @@ references to catalog names and asset ids are resolved by ``shieldwall.scenario.
 from __future__ import annotations
 
 import difflib
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
-from shieldwall.core.vocabulary import ASSIGNERS
+from shieldwall.core.vocabulary import (
+    ASSIGNERS,
+    REGISTRY_NAMES,
+    SENSOR_CATALOG_SECTIONS,
+    SENSORS,
+    TRACKERS,
+)
 
 AssetKind = Literal["city", "power_plant", "substation", "military", "industrial", "other"]
 EngagementPolicy = Literal["shoot_look_shoot", "shoot_shoot"]
@@ -36,6 +49,15 @@ def _registry_name(role: str, name: str, names: tuple[str, ...]) -> str:
     close = difflib.get_close_matches(name, names, n=1)
     hint = f" (did you mean '{close[0]}'?)" if close else ""
     raise ValueError(f"unknown {role} {name!r}{hint}; valid: {', '.join(names)}")
+
+
+def _selector(role: str, description: str) -> Any:
+    """A field naming a registered component of ``role`` (``core.vocabulary.REGISTRY_NAMES``,
+    which are the engine registry's keys): default the first name, the JSON schema lists them
+    all; validated by ``_registry_name`` (did-you-mean)."""
+    names = REGISTRY_NAMES[role]
+    return Field(default=names[0], description=f"{description} One of: {', '.join(names)}.",
+                 json_schema_extra={"enum": list(names)})
 
 
 #: Largest seed: seeds are stored as int64 in every table (replications, summaries).
@@ -72,14 +94,28 @@ class Asset(_Model):
 
 
 class Sensor(_Model):
-    """A stand-alone radar (early warning), not part of a battery."""
+    """A stand-alone sensor (an early-warning radar, a passive IRST), not part of a battery."""
 
     id: Identifier
-    radar: str = Field(description="Catalog radar name, e.g. 'ew-radar'.")
+    kind: str = _selector("sensor", "Sensor kind: radar, or irst (passive, angle-only: its "
+                          "plots are recorded, not fused into tracks).")
+    radar: str = Field(description="Catalog name of the sensor's record: a 'radars' entry for "
+                       "kind radar (e.g. 'ew-radar'), a 'passive_sensors' entry for kind irst "
+                       "(e.g. 'spynel-class').")
     lat_deg: Latitude
     lon_deg: Longitude
     alt_m: Altitude = 0.0
     heading_deg: Heading = Field(default=0.0, description="Centre of the sector (sector radars).")
+
+    @field_validator("kind")
+    @classmethod
+    def _known_kind(cls, name: str) -> str:
+        return _registry_name("sensor kind", name, SENSORS)
+
+    @property
+    def catalog_section(self) -> str:
+        """The catalog section ``radar`` names a record of."""
+        return SENSOR_CATALOG_SECTIONS[self.kind]
 
 
 class LauncherGroup(_Model):
@@ -147,7 +183,8 @@ class Doctrine(_Model):
         description="Weapon assigner of each battle-management cycle (one of "
                     + ", ".join(ASSIGNERS) + "): greedy maximum marginal return under this "
                     "doctrine, or the static WTA solver 'heuristic' / 'exact' on the cycle's "
-                    "feasible engagements.")
+                    "feasible engagements.",
+        json_schema_extra={"enum": list(ASSIGNERS)})
 
     @field_validator("assigner")
     @classmethod
@@ -158,13 +195,36 @@ class Doctrine(_Model):
 class TrackerSettings(_Model):
     """Which tracker the engine runs (the battle manager sees only its tracks)."""
 
-    kind: Literal["imm", "ekf"] = Field(
-        default="imm", description="imm: IMM over CV / coordinated turn / ballistic modes "
-        "(tracking.imm); ekf: the single-model compiled EKF tracker (tracking.tracker).")
+    kind: str = _selector("tracker", "imm: IMM over CV / coordinated turn / ballistic modes "
+                          "(tracking.imm); ekf: the single-model compiled EKF tracker "
+                          "(tracking.tracker).")
     association: Literal["gnn", "jpda"] = Field(
         default="gnn", description="(imm) global nearest neighbour or JPDA per cluster.")
     filter: Literal["ekf", "ukf"] = Field(
         default="ekf", description="(imm) measurement update: extended or unscented.")
+
+    @field_validator("kind")
+    @classmethod
+    def _known_tracker(cls, name: str) -> str:
+        return _registry_name("tracker", name, TRACKERS)
+
+
+class Components(_Model):
+    """The engine's remaining components, each chosen by its registered name (the defaults are
+    the stock models)."""
+
+    threat_evaluator: str = _selector("threat_evaluator", "Threat evaluation from tracks.")
+    fire_control: str = _selector("fire_control", "Command guidance of guided interceptors.")
+    gun: str = _selector("gun", "How an unguided gun burst takes its target.")
+    flyout: str = _selector("flyout", "Interceptor flyout model.")
+    lethality: str = _selector("lethality", "Miss distance -> kill model.")
+    damage: str = _selector("damage", "Damage to assets from warheads that reach the ground.")
+
+    @field_validator("threat_evaluator", "fire_control", "gun", "flyout", "lethality", "damage")
+    @classmethod
+    def _known(cls, name: str, info: ValidationInfo) -> str:
+        role = str(info.field_name)
+        return _registry_name(role.replace("_", " "), name, REGISTRY_NAMES[role])
 
 
 class LaunchArea(_Model):
@@ -233,6 +293,7 @@ class Scenario(_Model):
     batteries: list[Battery] = Field(default_factory=list)
     doctrine: Doctrine = Field(default_factory=Doctrine)
     tracker: TrackerSettings = Field(default_factory=TrackerSettings)
+    components: Components = Field(default_factory=Components)
     raid: Raid
 
     @property

@@ -297,6 +297,13 @@ class RadarDetector:
     false_alarm_max_range_rate_mps: float = 500.0
     refraction_k: float = geo.STANDARD_REFRACTION_K
     terrain_clearance_m: float = 0.0
+    #: Radar plots carry range and range rate: the trackers fuse them.
+    measures_range: bool = field(default=True, init=False)
+
+    @property
+    def scan_period_s(self) -> float:
+        """Revisit of the radar, s (``Radar.scan_period_s``)."""
+        return float(self.site.radar.scan_period_s)
 
     def polar(self, pos_ecef: FloatArray, vel_ecef: FloatArray) -> Polar:
         """True range, azimuth, elevation and range rate of targets ``(n, 3)`` (no noise)."""

@@ -53,7 +53,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any, Protocol
 
 import numpy as np
@@ -308,6 +308,12 @@ class Tracker:
     use_range_rate: bool = True
     initiate_from_gated: bool = False
 
+    @cached_property
+    def _scan_context(self) -> _ScanContext:
+        """The scan loop's constants of this tracker, computed on first use and kept on the
+        instance (a pure function of its frozen parameters; no module-level cache)."""
+        return _ScanContext.of(self)
+
     def new_table(self, capacity: int = 64) -> TrackTable:
         """An empty track table using this tracker's motion model."""
         return TrackTable.empty(capacity, self.motion)
@@ -340,7 +346,7 @@ class Tracker:
         table = tracks if inplace else tracks.copy()
         table.motion = self.motion
         table.last_detection_row.fill(-1)
-        ctx = _ScanContext.of(self)
+        ctx = self._scan_context
         t_det, sid, z_all = detection_arrays(detections)
         m_all = t_det.size
         scans: list[tuple[float, int, int, int]] = []  # (time, sensor, start, stop) in order
@@ -481,9 +487,6 @@ class _ScanContext:
 
     @staticmethod
     def of(tracker: Tracker) -> _ScanContext:
-        hit = _CONTEXTS.get(id(tracker))
-        if hit is not None and hit[0] is tracker:
-            return hit[1]
         fast_classifier = type(tracker.classifier) is KinematicClassifier
         mo = tracker.motion
         ctx = _ScanContext(
@@ -498,10 +501,4 @@ class _ScanContext:
                              tracker.initial_velocity_std_mps], float),
             iparams=np.array([tracker.confirm_hits, tracker.confirm_window,
                               tracker.delete_misses], np.int64))
-        if len(_CONTEXTS) >= 64:
-            _CONTEXTS.clear()
-        _CONTEXTS[id(tracker)] = (tracker, ctx)  # the tracker and its parts are frozen
         return ctx
-
-
-_CONTEXTS: dict[int, tuple[Tracker, _ScanContext]] = {}
