@@ -65,6 +65,7 @@ from shieldwall.core.physics import (
     PROFILE_VMIN,
     distance_boost_coast,
     floor_time_boost_coast,
+    interpolate_hermite_position,
     speed_boost_coast,
     time_at_distance_boost_coast,
 )
@@ -161,25 +162,19 @@ def _ext_time_to_distance(d: float, tp: np.ndarray) -> float:  # pragma: no cove
 def _hermite_position(c: int, tau: float, gp: np.ndarray, gv: np.ndarray, dt: float
                       ) -> tuple[float, float, float]:  # pragma: no cover - compiled
     """Cubic Hermite interpolation of grid column c at ``tau`` (as ``hermite_interpolate``,
-    clamped to the grid)."""
+    clamped to the grid; ``core.physics.interpolate_hermite_position``)."""
     n = gp.shape[0] - 1
     if n == 0:
         return gp[0, c, 0], gp[0, c, 1], gp[0, c, 2]
     t = min(max(tau, 0.0), n * dt)
     i = min(int(t // dt), n - 1)
     s = (t - i * dt) / dt
-    s2 = s * s
-    s3 = s2 * s
-    h00 = 2.0 * s3 - 3.0 * s2 + 1.0
-    h10 = s3 - 2.0 * s2 + s
-    h01 = -2.0 * s3 + 3.0 * s2
-    h11 = s3 - s2
-    x = (h00 * gp[i, c, 0] + h10 * (gv[i, c, 0] * dt) + h01 * gp[i + 1, c, 0]
-         + h11 * (gv[i + 1, c, 0] * dt))
-    y = (h00 * gp[i, c, 1] + h10 * (gv[i, c, 1] * dt) + h01 * gp[i + 1, c, 1]
-         + h11 * (gv[i + 1, c, 1] * dt))
-    z = (h00 * gp[i, c, 2] + h10 * (gv[i, c, 2] * dt) + h01 * gp[i + 1, c, 2]
-         + h11 * (gv[i + 1, c, 2] * dt))
+    x = interpolate_hermite_position(s, dt, gp[i, c, 0], gv[i, c, 0], gp[i + 1, c, 0],
+                                     gv[i + 1, c, 0])
+    y = interpolate_hermite_position(s, dt, gp[i, c, 1], gv[i, c, 1], gp[i + 1, c, 1],
+                                     gv[i + 1, c, 1])
+    z = interpolate_hermite_position(s, dt, gp[i, c, 2], gv[i, c, 2], gp[i + 1, c, 2],
+                                     gv[i + 1, c, 2])
     return x, y, z
 
 

@@ -19,6 +19,7 @@ from shieldwall.core.physics import (
     PROFILE_TMAX,
     PROFILE_VMAX,
     PROFILE_VMIN,
+    accel_gravity_ecef,
     distance_boost_coast,
     floor_time_boost_coast,
     speed_boost_coast,
@@ -344,10 +345,7 @@ def _step_kernel(slots: np.ndarray, t0: float, dt: float, par: np.ndarray,
             guided = amax > 0 and age0 >= guidance_start
 
             # Point-mass gravity and its part normal to the velocity.
-            r0 = math.sqrt(p0x * p0x + p0y * p0y + p0z * p0z)
-            r3 = r0**3
-            gx, gy, gz = (-EARTH_GM_M3_S2 * p0x / r3, -EARTH_GM_M3_S2 * p0y / r3,
-                          -EARTH_GM_M3_S2 * p0z / r3)
+            gx, gy, gz = accel_gravity_ecef(p0x, p0y, p0z, vx, vy, vz, EARTH_GM_M3_S2, 0.0, 0.0)
             gu = gx * ux + gy * uy + gz * uz
             gpx_, gpy_, gpz_ = gx - gu * ux, gy - gu * uy, gz - gu * uz
 

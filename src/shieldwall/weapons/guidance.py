@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from shieldwall.core.physics import accel_gravity_ecef_array
 from shieldwall.core.types import FloatArray
 from shieldwall.geo import EARTH_GM_M3_S2, WGS84_A_M, WGS84_B_M
 
@@ -71,10 +72,10 @@ def gravity_ecef(pos_ecef: FloatArray) -> FloatArray:
     """Point-mass gravity ``-GM r / |r|^3`` (m/s^2) at ECEF points ``(n, 3)``.
 
     The rotating-frame terms (Coriolis, centrifugal; < 0.2 % of g at interceptor speeds) and
-    J2 are neglected: the flyout lasts seconds to a minute and its speed is imposed.
+    J2 are neglected: the flyout lasts seconds to a minute and its speed is imposed
+    (``core.physics.accel_gravity_ecef_array`` with ``j2c = omega = 0``).
     """
-    r = np.linalg.norm(pos_ecef, axis=1)
-    return -EARTH_GM_M3_S2 * pos_ecef / (r**3)[:, None]
+    return accel_gravity_ecef_array(pos_ecef, pos_ecef, EARTH_GM_M3_S2, 0.0, 0.0)
 
 
 def perpendicular(vec: FloatArray, unit: FloatArray) -> FloatArray:
