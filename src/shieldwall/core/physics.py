@@ -87,7 +87,6 @@ PROFILE_VMIN = 3    # v_min (m/s)
 PROFILE_TMAX = 4    # maximum time of flight (s)
 PROFILE_COLUMNS = 5
 
-_JIT = {"cache": True, "error_model": "numpy"}
 
 
 def j2_coefficient(j2: float = EARTH_J2, gm_m3_s2: float = EARTH_GM_M3_S2,
@@ -97,7 +96,7 @@ def j2_coefficient(j2: float = EARTH_J2, gm_m3_s2: float = EARTH_GM_M3_S2,
 
 
 # --------------------------------------------------------------------------- gravity
-@njit(**_JIT)
+@njit(cache=True, error_model="numpy")
 def accel_gravity_ecef(x: float, y: float, z: float, vx: float, vy: float, vz: float,
                        gm: float, j2c: float, omega: float
                        ) -> tuple[float, float, float]:  # pragma: no cover - compiled
@@ -125,7 +124,7 @@ def accel_gravity_ecef(x: float, y: float, z: float, vx: float, vy: float, vz: f
     return ax, ay, az
 
 
-@njit(**_JIT)
+@njit(cache=True, error_model="numpy")
 def accel_ballistic_ecef(x: float, y: float, z: float, vx: float, vy: float, vz: float,
                          t: float, params: tuple[float, float, float]
                          ) -> tuple[float, float, float]:  # pragma: no cover - compiled
@@ -183,7 +182,7 @@ def make_step_rk4(accel: Callable[..., tuple[float, float, float]]
     """
     key = _source_key(accel)
 
-    @njit(**_JIT)
+    @njit(cache=True, error_model="numpy")
     def step(x: float, y: float, z: float, vx: float, vy: float, vz: float, t: float,
              h: float, params: Any
              ) -> tuple[float, float, float, float, float, float]:  # pragma: no cover
@@ -241,7 +240,7 @@ def step_rk4_array(accel: Callable[[FloatArray, FloatArray, FloatArray], FloatAr
 
 
 # --------------------------------------------------------------------------- Hermite
-@njit(**_JIT)
+@njit(cache=True, error_model="numpy")
 def interpolate_hermite(s: float, dt: float, p0: float, v0: float, p1: float, v1: float
                         ) -> tuple[float, float]:  # pragma: no cover - compiled
     """Cubic Hermite position and velocity at ``s in [0, 1]`` of a segment of duration ``dt``
@@ -261,7 +260,7 @@ def interpolate_hermite(s: float, dt: float, p0: float, v0: float, p1: float, v1
     return p, v
 
 
-@njit(**_JIT)
+@njit(cache=True, error_model="numpy")
 def interpolate_hermite_position(s: float, dt: float, p0: float, v0: float, p1: float,
                                  v1: float) -> float:  # pragma: no cover - compiled
     """The position of ``interpolate_hermite`` alone (the same operations)."""
@@ -309,7 +308,7 @@ def interpolate_hermite_position_array(s: FloatArray, dt: FloatArray | float, p0
 
 
 # --------------------------------------------------------------------------- speed profile
-@njit(**_JIT)
+@njit(cache=True, error_model="numpy")
 def speed_boost_coast(t: float, vmax: float, tb: float, tau: float,
                       vmin: float) -> float:  # pragma: no cover - compiled
     """Speed (m/s) at ``t`` (s) after launch of the boost/coast profile (module docstring)."""
@@ -318,14 +317,14 @@ def speed_boost_coast(t: float, vmax: float, tb: float, tau: float,
     return max(vmin, vmax * math.exp(-max(t - tb, 0.0) / tau))
 
 
-@njit(**_JIT)
+@njit(cache=True, error_model="numpy")
 def floor_time_boost_coast(vmax: float, tau: float, vmin: float) -> float:  # pragma: no cover
     """Coast time (s) after which the profile's speed stays at ``vmin``: ``tau ln(vmax/vmin)``
     (0 when ``vmax <= vmin``)."""
     return tau * math.log(max(vmax / vmin, 1.0)) if vmax > vmin else 0.0
 
 
-@njit(**_JIT)
+@njit(cache=True, error_model="numpy")
 def distance_boost_coast(t: float, vmax: float, tb: float, tau: float, vmin: float,
                          t_floor: float) -> float:  # pragma: no cover - compiled
     """Path length (m) flown by ``t`` (s): the integral of ``speed_boost_coast``; ``t_floor``
@@ -337,7 +336,7 @@ def distance_boost_coast(t: float, vmax: float, tb: float, tau: float, vmin: flo
     return boost_d + exp_d + vmin * max(tc - t_floor, 0.0)
 
 
-@njit(**_JIT)
+@njit(cache=True, error_model="numpy")
 def time_at_distance_boost_coast(d: float, vmax: float, tb: float, tau: float, vmin: float,
                                  t_floor: float, d_boost: float,
                                  d_exp: float) -> float:  # pragma: no cover - compiled
