@@ -457,7 +457,7 @@ def mc(
         try:
             run_study_command(scenario, n, out, seed=seed, workers=workers,
                               scheduler=scheduler, resume=resume, chunk_seconds=chunk_seconds,
-                              overwrite=overwrite)
+                              overwrite=overwrite, max_memory_gb=max_memory_gb)
             typer.echo(f"report: {_write_study_report(out, sweep=False)}")
         except StudyInterrupted as stop:
             typer.echo(f"\ninterrupted: {stop.done} of {stop.n} replications are saved in "

@@ -38,6 +38,7 @@ import yaml
 from shieldwall.analysis.montecarlo import (
     MonteCarloResult,
     check_resume,
+    check_study_arguments,
     monte_carlo,
     write_json_atomic,
 )
@@ -249,6 +250,12 @@ def run_sweep(scenario: str | Path, sets: Sequence[str | SweepAxis], n: int,
         every point is validated before anything runs
     """
     file = str(scenario)
+    # Arguments first: a bad call writes nothing (the output directory is checked below).
+    check_study_arguments(n, seed, workers=workers, max_memory_gb=max_memory_gb)
+    if max_replications is not None and not (isinstance(max_replications, int)
+                                             and max_replications >= 1):
+        raise InputError("<arguments>", f"expected an integer of at least 1, got "
+                                        f"{max_replications!r}", field="--max-replications")
     base = load_scenario(scenario)
     axes = [s if isinstance(s, SweepAxis) else parse_set(s) for s in sets]
     if not axes:
@@ -308,7 +315,8 @@ def run_sweep(scenario: str | Path, sets: Sequence[str | SweepAxis], n: int,
         # A point's study resumes when it is there (resume=True on a missing study starts it).
         res = monte_carlo(sc, n, seed=seed, executor=executor, outdir=pdir,
                           resume=resume, progress=progress, workers=workers,
-                          label=f"point {k + 1}/{len(grid)}", **mc_options)
+                          label=f"point {k + 1}/{len(grid)}", max_memory_gb=max_memory_gb,
+                          **mc_options)
         studies.append(res)
         s = res.summary
         points[k]["scenario_hash"] = s["scenario_hash"]
