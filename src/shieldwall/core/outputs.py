@@ -55,8 +55,8 @@ KNOWN_ENTRIES: dict[str, frozenset[str]] = {
                       "tracks.parquet", "detections.parquet", "interceptors.parquet",
                       "events.parquet", "report.html", "run.geojson", "run.kml",
                       "run.czml"}),
-    "mc": frozenset({"study.json", "scenario.json", "summary.json", "run_info.json",
-                     "replications.parquet", "report.html"}),
+    "mc": frozenset({"study.json", "scenario.json", "resolved_scenario.json", "summary.json",
+                     "run_info.json", "replications.parquet", "report.html"}),
     "sweep": frozenset({"sweep.json", "sweep.parquet", "points", "report.html"}),
 }
 

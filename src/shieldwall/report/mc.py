@@ -55,13 +55,13 @@ from shieldwall.report.studydata import (
     integer_distribution,
     load_study,
     load_sweep,
-    map_sites,
     mean_ci,
     point_estimates,
     proportion_ci,
     running_mean_ci,
     running_proportion_ci,
     study_header,
+    study_sites,
     value_label,
 )
 from shieldwall.report.svgmap import ASSET_KINDS, BATTERY_COLOUR, SENSOR_COLOUR
@@ -279,7 +279,7 @@ def mc_page_data(data: StudyData) -> dict[str, Any]:
     by_class = [{"class": c, **mean_ci(cols[f"leakers_{c}"]).as_dict(),
                  "distribution": integer_distribution(cols[f"leakers_{c}"])} for c in classes]
 
-    sites = map_sites(data.scenario)
+    sites = study_sites(data)
     survival = _survival(data, sites)
 
     types = data.prefixed("fired_")

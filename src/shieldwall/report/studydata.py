@@ -37,6 +37,8 @@ REPLICATIONS_DIR = "replications.parquet"
 STUDY_FILE = "study.json"
 SUMMARY_FILE = "summary.json"
 SCENARIO_FILE = "scenario.json"
+#: The laydown resolved against the study's catalog (the form of a run's scenario.json).
+RESOLVED_SCENARIO_FILE = "resolved_scenario.json"
 SWEEP_FILE = "sweep.json"
 SWEEP_TABLE = "sweep.parquet"
 CONFIDENCE = 0.95
@@ -225,6 +227,8 @@ class StudyData:
     scenario: dict[str, Any]
     columns: dict[str, np.ndarray]
     notes: list[str] = field(default_factory=list)
+    #: ``resolved_scenario.json``: the sites with the ranges the study ran with ({} if absent)
+    resolved: dict[str, Any] = field(default_factory=dict)
 
     @property
     def n(self) -> int:
@@ -253,9 +257,14 @@ def load_study(studydir: str | Path) -> StudyData:
     study = read_json(studydir / STUDY_FILE, required=False)
     summary = read_json(studydir / SUMMARY_FILE, required=False)
     scenario = read_json(studydir / SCENARIO_FILE, required=False)
+    resolved = read_json(studydir / RESOLVED_SCENARIO_FILE, required=False)
     rep_dir = studydir / REPLICATIONS_DIR
     columns = table_columns(read_dataset(rep_dir), str(rep_dir))
-    data = StudyData(studydir, study, summary, scenario, columns)
+    data = StudyData(studydir, study, summary, scenario, columns, resolved=resolved)
+    if scenario and not resolved:
+        data.notes.append("resolved_scenario.json is missing (a study made by an older "
+                          "shieldwall): the map's radar and engagement ranges are the packaged "
+                          "catalog's, which may differ from those the study ran with.")
     n = data.n
     if "any_leaker" not in columns and "leakers" in columns:
         leakers = columns["leakers"]
@@ -503,14 +512,28 @@ def point_estimates(columns: Mapping[str, np.ndarray] | None) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------------ the map
+def study_sites(data: StudyData) -> dict[str, list[dict[str, Any]]]:
+    """The map sites of a study: from ``resolved_scenario.json`` (the ranges and sectors of the
+    catalog the study ran with, written by ``shieldwall mc``), else, for an older study, from
+    its ``scenario.json`` model and the packaged catalog (``map_sites``). Assets come from the
+    model when there is one (it also holds their names)."""
+    if not data.resolved:
+        return map_sites(data.scenario)
+    doc = dict(data.resolved)
+    if data.scenario.get("assets"):
+        doc["assets"] = data.scenario["assets"]
+    return map_sites(doc)
+
+
 def map_sites(scenario: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]]:
     """Assets, batteries and early-warning sensors of ``scenario.json`` in the map form of a
     run's results directory (docs/internals.md): ``radar_range_m``, ``engagement_range_m``,
     ``sector_half_width_deg`` and ``heading_deg`` per battery, ``range_m`` per sensor.
 
-    A study directory holds the scenario *model* (``shieldwall mc`` writes the validated
-    scenario file); its ranges and sectors are then looked up in the packaged catalog. A name
-    the catalog does not know leaves that site without coverage.
+    A document in that form (a run's ``scenario.json``, a study's ``resolved_scenario.json``)
+    is taken as it is. A scenario *model* (the ``scenario.json`` of a study made before
+    ``resolved_scenario.json`` existed) has no ranges: they are then looked up in the packaged
+    catalog, and a name the catalog does not know leaves that site without coverage.
     """
     from shieldwall.catalog import load_catalog
 
