@@ -186,7 +186,6 @@ def run_replication(scenario: Scenario, seed: int, replication: int, *,
 ReplicateFn = Callable[..., dict[str, Any]]
 
 
-
 def resolved_scenario_doc(scenario: Scenario) -> dict[str, Any]:
     """The study's laydown as a run writes it to ``scenario.json`` (docs/internals.md "Results
     directory"): sites with the radar and engagement ranges, sectors and loads of the catalog
@@ -195,6 +194,7 @@ def resolved_scenario_doc(scenario: Scenario) -> dict[str, Any]:
     from shieldwall.engine.world import build_world
 
     return scenario_doc(build_world(scenario))
+
 
 @dataclass(frozen=True)
 class ReplicationTask:
@@ -719,6 +719,47 @@ class MonteCarloResult:
     info: dict[str, Any] = field(default_factory=dict)
 
 
+def _is_int(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def check_study_arguments(n: Any, seed: Any = None, *, workers: Any = None,
+                          chunk_seconds: Any = None, chunk_rows: Any = None,
+                          batch_size: Any = None, confidence: Any = None,
+                          max_memory_gb: Any = None) -> None:
+    """``InputError`` naming the argument (as its command-line flag) for a study argument of
+    the wrong type or range: ``n`` and ``seed`` integers (``n >= 1``, ``0 <= seed < 2**63``),
+    ``workers``/``chunk_rows``/``batch_size`` integers >= 1, ``chunk_seconds`` finite and
+    >= 0, ``max_memory_gb`` finite and positive, ``confidence`` in (0, 1). ``monte_carlo`` and
+    ``run_sweep`` call it before anything is written."""
+    from shieldwall.scenario.models import MAX_SEED
+
+    where = "<arguments>"
+    if not _is_int(n) or int(n) < 1:
+        raise InputError(where, f"the number of replications must be an integer of at least "
+                                f"1, got {n!r}", field="-n")
+    if seed is not None and not (_is_int(seed) and 0 <= int(seed) <= MAX_SEED):
+        raise InputError(where, f"the seed must be an integer from 0 to 2**63 - 1, got "
+                                f"{seed!r}", field="--seed")
+    for flag, value in (("--workers", workers), ("chunk_rows", chunk_rows),
+                        ("batch_size", batch_size)):
+        if value is not None and not (_is_int(value) and int(value) >= 1):
+            raise InputError(where, f"expected an integer of at least 1, got {value!r}",
+                             field=flag)
+    # chunk_seconds 0 writes every row at once (the command line asks for a positive one).
+    for flag, value, least in (("--chunk-seconds", chunk_seconds, 0.0),
+                               ("--max-memory-gb", max_memory_gb, None)):
+        if value is not None and not (isinstance(value, (int, float, np.number))
+                                      and not isinstance(value, bool) and math.isfinite(value)
+                                      and (value >= least if least is not None else value > 0)):
+            kind = "a non-negative" if least is not None else "a positive"
+            raise InputError(where, f"expected {kind} number, got {value!r}", field=flag)
+    if confidence is not None and not (isinstance(confidence, (int, float, np.number))
+                                       and 0.0 < float(confidence) < 1.0):
+        raise InputError(where, f"expected a level between 0 and 1, got {confidence!r}",
+                         field="confidence")
+
+
 def monte_carlo(scenario: Scenario | str | Path, n: int, seed: int | None = None,
                 executor: Executor | Any | None = None, outdir: str | Path | None = None,
                 resume: bool = False, progress: bool = True, *, workers: int | None = None,
@@ -727,7 +768,8 @@ def monte_carlo(scenario: Scenario | str | Path, n: int, seed: int | None = None
                 replicate: ReplicateFn = run_replication, batch_size: int | None = None,
                 chunk_rows: int = 1000, chunk_seconds: float = 5.0,
                 max_pool_restarts: int = 3, mp_context: str | None = None,
-                confidence: float = CONFIDENCE, label: str | None = None) -> MonteCarloResult:
+                confidence: float = CONFIDENCE, label: str | None = None,
+                max_memory_gb: float | None = None) -> MonteCarloResult:
     """Run replications ``0 .. n-1`` of ``scenario`` and summarize them.
 
     Parameters
@@ -758,6 +800,9 @@ def monte_carlo(scenario: Scenario | str | Path, n: int, seed: int | None = None
     mp_context : start method of the default pool (default forkserver where available)
     confidence : two-sided level of the intervals
     label : text of the progress bar (default: the scenario name and the seed)
+    max_memory_gb : refuse (``InputError``) a study whose replications running at once (one
+        per local worker; one for another executor) are estimated to need more memory, GB
+        (default 8, as ``shieldwall mc --max-memory-gb``; ``shieldwall.scenario.size``)
 
     Returns
     -------
@@ -766,17 +811,19 @@ def monte_carlo(scenario: Scenario | str | Path, n: int, seed: int | None = None
     Raises
     ------
     StudyInterrupted : on Ctrl-C, after cancelling pending work and saving finished rows
-    InputError : bad arguments, or a resume that does not match the stored study
+    InputError : bad arguments (before anything is written), a study too large for
+        ``max_memory_gb``, or a resume that does not match the stored study
     """
     t_start = time.perf_counter()
+    check_study_arguments(n, seed, workers=workers, chunk_seconds=chunk_seconds,
+                          chunk_rows=chunk_rows, batch_size=batch_size, confidence=confidence,
+                          max_memory_gb=max_memory_gb)
+    file = "<scenario>" if isinstance(scenario, Scenario) else str(scenario)
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
-    if int(n) < 1:
-        raise InputError("-n", f"the number of replications must be at least 1, got {n}")
     n = int(n)
     seed = int(scenario.seed if seed is None else seed)
-    if seed < 0:
-        raise InputError("--seed", f"the seed must be a non-negative integer, got {seed}")
+    _check_study_memory(scenario, file, n, executor, workers, max_memory_gb)
     perfect = bool(scenario.perfect_information if perfect_information is None
                    else perfect_information)
     shash = scenario_hash(scenario, perfect)
@@ -856,6 +903,17 @@ def monte_carlo(scenario: Scenario | str | Path, n: int, seed: int | None = None
         write_json_atomic(out / RUN_INFO_FILE, info)
     return MonteCarloResult(summary=summary, table=table, outdir=out, n_run=runner.n_finished,
                             wall_time_s=wall, pool_restarts=runner.restarts, info=info)
+
+
+def _check_study_memory(scenario: Scenario, file: str, n: int, executor: Any,
+                        workers: int | None, max_memory_gb: float | None) -> None:
+    """The run-size check of ``shieldwall mc``: one replication (no tables kept) per local
+    worker at once, one for another executor."""
+    from shieldwall.scenario.size import check_run_size, estimate_run_size
+
+    at_once = min(int(workers or os.cpu_count() or 1), n) if executor is None else 1
+    check_run_size(estimate_run_size(scenario, recorded=False), file, max_memory_gb,
+                   workers=at_once)
 
 
 def _mean_col(table: pa.Table, name: str) -> float | None:
@@ -1105,7 +1163,8 @@ def run_study_command(scenario_file: str | Path, n: int, outdir: str | Path,
                       seed: int | None = None, workers: int | None = None,
                       scheduler: str | None = None, resume: bool = False,
                       chunk_seconds: float = 5.0, progress: bool = True,
-                      overwrite: bool = False) -> MonteCarloResult:
+                      overwrite: bool = False,
+                      max_memory_gb: float | None = None) -> MonteCarloResult:
     """``shieldwall mc``: load, connect, run, print the headline estimates.
 
     Raises ``InputError`` for bad input and ``StudyInterrupted`` (with ``seed`` set) on Ctrl-C.
@@ -1116,7 +1175,8 @@ def run_study_command(scenario_file: str | Path, n: int, outdir: str | Path,
     try:
         result = monte_carlo(scenario, n, seed=seed, executor=executor, outdir=outdir,
                              resume=resume, progress=progress, workers=workers,
-                             chunk_seconds=chunk_seconds, overwrite=overwrite)
+                             chunk_seconds=chunk_seconds, overwrite=overwrite,
+                             max_memory_gb=max_memory_gb)
     except StudyInterrupted as stop:
         stop.seed = seed
         raise
