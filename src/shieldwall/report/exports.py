@@ -88,14 +88,16 @@ ALT_DECIMALS = 1
 TIME_DECIMALS = 3
 KML_NS = "http://www.opengis.net/kml/2.2"
 GX_NS = "http://www.google.com/kml/ext/2.2"
-EVENT_KINDS = (EventKind.INTERCEPT_KILL, EventKind.INTERCEPT_MISS, EventKind.SELF_DESTRUCT,
-               EventKind.LEAK, EventKind.CRASH)
-EVENT_LABELS = {EventKind.INTERCEPT_KILL: "kill", EventKind.INTERCEPT_MISS: "miss",
-                EventKind.SELF_DESTRUCT: "self-destruct", EventKind.LEAK: "impact (leaker)",
-                EventKind.CRASH: "crash"}
-EVENT_COLOURS = {EventKind.INTERCEPT_KILL: KILL_COLOUR, EventKind.INTERCEPT_MISS: "#666666",
-                 EventKind.SELF_DESTRUCT: "#9aa4b0", EventKind.LEAK: FATE_COLOURS[Fate.LEAKED],
-                 EventKind.CRASH: FATE_COLOURS[Fate.CRASHED]}
+EVENT_KINDS: tuple[str, ...] = (EventKind.INTERCEPT_KILL, EventKind.INTERCEPT_MISS,
+                                EventKind.SELF_DESTRUCT, EventKind.LEAK, EventKind.CRASH)
+EVENT_LABELS: dict[str, str] = {
+    EventKind.INTERCEPT_KILL: "kill", EventKind.INTERCEPT_MISS: "miss",
+    EventKind.SELF_DESTRUCT: "self-destruct", EventKind.LEAK: "impact (leaker)",
+    EventKind.CRASH: "crash"}
+EVENT_COLOURS: dict[str, str] = {
+    EventKind.INTERCEPT_KILL: KILL_COLOUR, EventKind.INTERCEPT_MISS: "#666666",
+    EventKind.SELF_DESTRUCT: "#9aa4b0", EventKind.LEAK: FATE_COLOURS[Fate.LEAKED],
+    EventKind.CRASH: FATE_COLOURS[Fate.CRASHED]}
 ASSET_COLOUR = "#f4b400"
 COVERAGE_COLOURS = {"radar_coverage": "#4a90d9", "engagement_zone": BATTERY_COLOUR,
                     "sensor_coverage": SENSOR_COLOUR, "asset_footprint": "#b08000"}

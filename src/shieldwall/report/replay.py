@@ -64,6 +64,10 @@ REPLAY_TOLERANCE_PX = 0.35
 FATES = (*FATE_ORDER, "unknown")
 MAX_HOLD_REASON_CHARS = 200
 
+#: The replay's result of an interceptor by the event that ended it.
+OUTCOME_RESULT: dict[str, str] = {EventKind.INTERCEPT_KILL: "kill",
+                                  EventKind.INTERCEPT_MISS: "miss"}
+
 
 def encode_int32(values: Any) -> str:
     """Integers -> base64 of their little-endian int32 bytes (values must fit in int32)."""
@@ -202,8 +206,7 @@ def _interceptors_doc(run: RunData, projection: LocalProjection, items: Sequence
             eng_of[iid] = m
             target[iid] = e.threat_id
         for _, kind, iid, tid in e.outcomes:
-            result[iid] = {EventKind.INTERCEPT_KILL: "kill", EventKind.INTERCEPT_MISS: "miss"}.get(
-                kind, "self-destruct")
+            result[iid] = OUTCOME_RESULT.get(kind, "self-destruct")
             if tid >= 0:
                 target[iid] = tid
     en = projection.project(fl.lat_deg, fl.lon_deg)

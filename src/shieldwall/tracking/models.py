@@ -66,9 +66,10 @@ _SKEW_OMEGA = np.array([[0.0, -EARTH_OMEGA_RAD_S, 0.0], [EARTH_OMEGA_RAD_S, 0.0,
 
 
 class MotionModelLike(Protocol):
-    """What the IMM tracker needs from a motion model."""
+    """What the IMM tracker needs from a motion model (read-only: frozen models fit)."""
 
-    dim: int
+    @property
+    def dim(self) -> int: ...
 
     def predict(self, x: FloatArray, P: FloatArray, dt_s: FloatArray
                 ) -> tuple[FloatArray, FloatArray]: ...

@@ -81,15 +81,21 @@ class DetectionBatch(Protocol):
     """What the tracker reads from a batch of ``m`` detections (all arrays of length m).
 
     ``shieldwall.sensors.Detections`` satisfies it. Any ``truth_index`` attribute is ignored.
-    ``range_rate_mps`` may be NaN (not measured).
+    ``range_rate_mps`` may be NaN (not measured). Read-only members: frozen batches fit.
     """
 
-    time_s: FloatArray
-    sensor_id: IntArray
-    range_m: FloatArray
-    azimuth_rad: FloatArray
-    elevation_rad: FloatArray
-    range_rate_mps: FloatArray
+    @property
+    def time_s(self) -> FloatArray: ...
+    @property
+    def sensor_id(self) -> IntArray: ...
+    @property
+    def range_m(self) -> FloatArray: ...
+    @property
+    def azimuth_rad(self) -> FloatArray: ...
+    @property
+    def elevation_rad(self) -> FloatArray: ...
+    @property
+    def range_rate_mps(self) -> FloatArray: ...
 
 
 class SensorFrameLike(Protocol):
