@@ -103,7 +103,7 @@ class SensorKind:
     ``core.vocabulary.SENSOR_CATALOG_SECTIONS[kind]``, and its detector ``detector(site)`` (the
     ``Sensor`` component)."""
 
-    site: Callable[..., Any]
+    site: type
     detector: Callable[[Any], Any]
 
     def __call__(self, world: Any) -> list[Any]:
@@ -111,17 +111,21 @@ class SensorKind:
         return [self.detector(s) for s in world.sites if isinstance(s, self.site)]
 
 
-def register_sensor(name: str, site: Callable[..., Any], detector: Callable[[Any], Any]) -> None:
+def register_sensor(name: str, site: type, detector: Callable[[Any], Any]) -> None:
     """Register a sensor kind (the scenario's ``sensors[].kind``)."""
     register("sensor", name)(SensorKind(site, detector))
 
 
 register_sensor("radar", RadarSite, RadarDetector)
 register_sensor("irst", IrstSite, IrstDetector)
+def _tracker_builder(kind: str) -> Builder:
+    def build_tracker(w: Any) -> Any:
+        return make_tracker(w.scenario.tracker.model_copy(update={"kind": kind}), list(w.sites))
+    return build_tracker
+
+
 for _name in TRACKERS:
-    register("tracker", _name)(
-        lambda w, kind=_name: make_tracker(w.scenario.tracker.model_copy(update={"kind": kind}),
-                                           list(w.sites)))
+    register("tracker", _name)(_tracker_builder(_name))
 register("threat_evaluator", "impact_prediction")(lambda w: ThreatEvaluator())
 register("assigner", "greedy")(lambda w: GreedyAssigner(w.doctrine))
 register("assigner", "heuristic")(lambda w: WTAAssigner(w.doctrine, solver="heuristic"))

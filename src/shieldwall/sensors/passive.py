@@ -48,12 +48,12 @@ from shieldwall.sensors.radar import _as_points, _coverage_kernel, wrap_two_pi
 MIN_RANGE_M = 10.0
 
 
-def q_inverse(p: FloatArray) -> FloatArray:
+def q_inverse(p: FloatArray | float) -> FloatArray:
     """``Q^-1(p)``: the x with standard normal survival ``Q(x) = p``."""
     return np.sqrt(2.0) * special.erfcinv(2.0 * np.asarray(p, np.float64))
 
 
-def gaussian_pd(snr: FloatArray, tnr: float) -> FloatArray:
+def gaussian_pd(snr: FloatArray | float, tnr: float) -> FloatArray:
     """``Q(tnr - snr)``: detection probability of a constant signal in Gaussian noise."""
     return 0.5 * special.erfc((tnr - np.asarray(snr, np.float64)) / np.sqrt(2.0))
 
