@@ -20,11 +20,11 @@ import yaml
 from shieldwall.c2.types import AssetTable, Assignments, ThreatAssessment, TrackPicture
 from shieldwall.core import roles
 from shieldwall.core.types import ThreatClass
-from shieldwall.engine import build_world
 from shieldwall.core.vocabulary import SENSOR_CATALOG_SECTIONS
+from shieldwall.engine import build_world
 from shieldwall.engine.factory import NAMES, REGISTRY, build, check_registry
-from shieldwall.sensors import Detections
 from shieldwall.scenario import load_scenario_text
+from shieldwall.sensors import Detections
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from test_c2 import assessment, candidates  # noqa: E402
