@@ -342,7 +342,8 @@ def _safe_bound(h: highspy.Highs, solution: highspy.HighsSolution) -> _SafeBound
     pi[~np.isfinite(pi)] = 0.0
     rhs = np.where(pi > 0.0, row_lower, np.where(pi < 0.0, row_upper, 0.0))
     products = value * pi[row_of]
-    reduced = cost - np.bincount(col_of, weights=products, minlength=n_cols)
+    # (weighted bincount is float; numpy's stubs say int)
+    reduced = cost - np.asarray(np.bincount(col_of, weights=products, minlength=n_cols), float)
     magnitude = np.bincount(col_of, weights=np.abs(products), minlength=n_cols) + np.abs(cost)
     col_at = np.where(reduced > 0.0, col_lower, np.where(reduced < 0.0, col_upper, 0.0))
     if not np.all(np.isfinite(col_at)):

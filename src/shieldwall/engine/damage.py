@@ -37,9 +37,10 @@ def circle_overlap_area(d: FloatArray, r1: FloatArray, r2: FloatArray) -> FloatA
 
 
 def damage_fraction(ground_distance_m: FloatArray, asset_radius_m: FloatArray,
-                    lethal_radius_m: FloatArray) -> FloatArray:
+                    lethal_radius_m: float | FloatArray) -> FloatArray:
     """Fraction of an asset's area (hence value) destroyed by one impact (0..1)."""
-    area = circle_overlap_area(ground_distance_m, asset_radius_m, lethal_radius_m)
+    area = circle_overlap_area(ground_distance_m, asset_radius_m,
+                               np.asarray(lethal_radius_m, float))
     return np.clip(area / (np.pi * np.asarray(asset_radius_m, float) ** 2), 0.0, 1.0)
 
 

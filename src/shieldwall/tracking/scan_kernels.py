@@ -154,7 +154,7 @@ def _measure_one(xs: np.ndarray, origin: np.ndarray, rot: np.ndarray, with_rr: b
 def _as_int(v: int) -> int:
     """``v`` typed as a plain integer (a variable initialized from a literal would otherwise
     make numba compile a literal specialization of the big kernel it is passed to)."""
-    return np.int64(v)
+    return np.int64(v)  # type: ignore[return-value]  # the np.int64 is the point (numba)
 
 
 @njit(cache=True, error_model="numpy")
