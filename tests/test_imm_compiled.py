@@ -120,3 +120,164 @@ def test_compiled_confirm_delete_equals_the_numpy_rules(confirmation: str) -> No
         got, ref = log.build(), ref_log.build()
         for name in ("confirmed_track_id", "deleted_track_id", "deleted_was_confirmed"):
             np.testing.assert_array_equal(getattr(got, name), getattr(ref, name))
+
+
+# ---------------------------------------------------------------------------- the scan kernels
+
+
+def _fma_matmul_platform() -> bool:
+    """Whether numpy's ``@`` on this machine is the sequential fused multiply-add chain the
+    compiled initiation uses (OpenBLAS on FMA hardware): then the two agree bit for bit."""
+    from shieldwall.tracking.imm_kernels import _mm3_probe
+
+    rng = np.random.default_rng(5)
+    A, B = rng.normal(size=(2, 3, 3)) * 1e3
+    return bool(np.array_equal(A @ B, _mm3_probe(A, B)))
+
+
+def _enu_rotation(lat: float, lon: float) -> np.ndarray:
+    sl, cl, so, co = np.sin(lat), np.cos(lat), np.sin(lon), np.cos(lon)
+    return np.array([[-so, co, 0.0], [-sl * co, -sl * so, cl], [cl * co, cl * so, sl]])
+
+
+@settings(max_examples=40, deadline=None)
+@given(m=st.integers(1, 12), with_rr=st.booleans(), seed=st.integers(0, 2**32 - 1))
+def test_compiled_polar_states_equal_polar_to_state(m: int, with_rr: bool, seed: int) -> None:
+    from shieldwall.tracking.imm_kernels import polar_states
+    from shieldwall.tracking.kernels import polar_to_state
+
+    rng = np.random.default_rng(seed)
+    z = np.column_stack([rng.uniform(1e3, 4e5, m), rng.uniform(-np.pi, np.pi, m),
+                         rng.uniform(-0.1, 1.5, m), rng.uniform(-2e3, 2e3, m)])
+    rot = _enu_rotation(rng.uniform(-1.5, 1.5), rng.uniform(-3.0, 3.0))
+    origin = rng.normal(size=3) * 4e6
+    sig = rng.uniform(1e-4, 50.0, 3)
+    srr = float(rng.uniform(0.1, 5.0)) if with_rr else 1.0
+    xr, Pr = polar_to_state(z[:, 0], z[:, 1], z[:, 2], z[:, 3] if with_rr else None, sig, srr,
+                            300.0, origin, rot)
+    x, P = np.full((m, 6), 7.0), np.full((m, 6, 6), 7.0)  # overwritten everywhere
+    polar_states(z, np.cos(z[:, 2]), np.sin(z[:, 2]), np.cos(z[:, 1]), np.sin(z[:, 1]),
+                 sig**2, with_rr, 300.0**2, srr**2, origin, rot, x, P)
+    np.testing.assert_allclose(x, xr, rtol=1e-12, atol=1e-9)
+    np.testing.assert_allclose(P, Pr, rtol=1e-9, atol=1e-9 * np.abs(Pr).max())
+    if _fma_matmul_platform():
+        np.testing.assert_array_equal(x, xr)
+        np.testing.assert_array_equal(P, Pr)
+
+
+def _frame(rng: np.random.Generator, with_rr: bool):  # type: ignore[no-untyped-def]
+    from shieldwall.tracking import SensorFrame
+    from shieldwall.tracking.tracker import _frame_of
+
+    return _frame_of(SensorFrame(
+        origin_ecef=np.array([4.0e6, 1.0e6, 4.8e6]), rotation=_enu_rotation(0.85, 0.25),
+        sigma_range_m=30.0, sigma_azimuth_rad=0.004, sigma_elevation_rad=0.004,
+        sigma_range_rate_mps=3.0 if with_rr else None))
+
+
+@pytest.mark.parametrize("with_rr", [False, True])
+def test_compiled_initiation_equals_the_numpy_initiation(with_rr: bool) -> None:
+    from shieldwall.tracking.imm import _Log
+
+    rng = np.random.default_rng(21 + with_rr)
+    tr = ImmTracker(models=default_models("ecef"), frame="ecef")
+    frame = _frame(rng, with_rr)
+    k = 4 if with_rr else 3
+    for m in (1, 5, 40):
+        z = np.column_stack([rng.uniform(1e4, 3e5, m), rng.uniform(-np.pi, np.pi, m),
+                             rng.uniform(0.0, 1.0, m), rng.uniform(-900, 900, m)])[:, :k]
+        rows = rng.permutation(100)[:m]
+        table = tr.new_table(8)  # too small: both grow it
+        table.status[[1, 4]] = 1  # two slots taken
+        table.track_id[[1, 4]] = [90, 91]
+        table.next_id = 92
+        ref = table.copy()
+        log, ref_log = _Log(), _Log()
+        tr._initiate(table, z, rows, frame, with_rr, 1e-9, 12.5, 3, log)
+        tr._initiate_numpy(ref, z, rows, frame, with_rr, 1e-9, 12.5, 3, ref_log)
+        assert table.next_id == ref.next_id == 92 + m
+        for name in table._columns():
+            got, want = getattr(table, name), getattr(ref, name)
+            np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-9, err_msg=name)
+            if _fma_matmul_platform():
+                np.testing.assert_array_equal(got, want, err_msg=name)
+        for name in ("track_id", "slot", "detection_index", "initiated"):
+            np.testing.assert_array_equal(getattr(log.build(), name),
+                                          getattr(ref_log.build(), name))
+
+
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(1, 30), m=st.integers(1, 30), k=st.sampled_from([3, 4]),
+       seed=st.integers(0, 2**32 - 1))
+def test_compiled_gate_equals_the_numpy_gate(n: int, m: int, k: int, seed: int) -> None:
+    from shieldwall.tracking.imm import _gate
+    from shieldwall.tracking.imm_kernels import gate
+
+    rng = np.random.default_rng(seed)
+    zhat = np.column_stack([rng.uniform(1e4, 2e4, n), rng.uniform(-np.pi, np.pi, n),
+                            rng.uniform(0.0, 0.3, n), rng.uniform(-500, 500, n)])[:, :k]
+    # detections near tracks (some across the azimuth cut), plus clutter, some equal ranges
+    near = rng.integers(0, n, m)
+    z = zhat[near] + rng.normal(size=(m, k)) * np.array([400.0, 0.05, 0.02, 30.0])[:k]
+    z[:, 1] = np.pi - np.mod(np.pi - z[:, 1], 2 * np.pi)
+    z[: m // 3] = np.column_stack([rng.uniform(1e4, 2e4, m), rng.uniform(-np.pi, np.pi, m),
+                                   rng.uniform(0.0, 0.3, m),
+                                   rng.uniform(-500, 500, m)])[: m // 3, :k]
+    if m > 3:
+        z[1, 0] = z[2, 0]
+    A = rng.normal(size=(n, k, k))
+    S = A @ np.swapaxes(A, -1, -2) * 0.01 + np.diag([4e4, 1e-3, 1e-3, 900.0][:k])
+    threshold = 16.0
+    pt, pd_, d2, S_inv = _gate(z, zhat, S, threshold)
+    gt, gd, g2 = gate(np.ascontiguousarray(z), zhat, S, S_inv, threshold)
+    np.testing.assert_array_equal(gt, pt)
+    np.testing.assert_array_equal(gd, pd_)
+    np.testing.assert_allclose(g2, d2, rtol=1e-12)
+    np.testing.assert_array_equal(g2, d2)  # einsum's order: bit for bit
+
+
+@settings(max_examples=80, deadline=None)
+@given(n=st.integers(1, 12), m=st.integers(1, 12), p=st.integers(0, 40),
+       seed=st.integers(0, 2**32 - 1))
+def test_pair_clusters_are_the_connected_components(n: int, m: int, p: int, seed: int) -> None:
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    from shieldwall.tracking.imm_kernels import pair_clusters
+
+    rng = np.random.default_rng(seed)
+    keys = np.unique(rng.integers(0, n * m, p))
+    pt, pd_ = keys // m, keys % m
+    label = pair_clusters(pt, pd_, n, m)
+    if keys.size == 0:
+        assert label.size == 0
+        return
+    _, comp = connected_components(coo_matrix((np.ones(pt.size), (pt, n + pd_)),
+                                              shape=(n + m, n + m)), directed=False)
+    c = comp[pt]
+    single = (np.bincount(pt, minlength=n)[pt] == 1) & (np.bincount(pd_, minlength=m)[pd_] == 1)
+    np.testing.assert_array_equal(label < 0, single)
+    multi = ~single
+    # the same partition of the pairs in more-than-one-pair clusters
+    for i in np.flatnonzero(multi):
+        np.testing.assert_array_equal(label[multi] == label[i], c[multi] == c[i])
+    assert set(label[multi].tolist()) == set(range(int(label.max(initial=-1)) + 1))
+
+
+def test_gnn_choice_equals_the_reference_association() -> None:
+    """``_gnn`` (compiled clusters) chooses what ``_associate`` (scipy components) does."""
+    from shieldwall.tracking.imm import _Log
+
+    rng = np.random.default_rng(4)
+    tr = ImmTracker(association="gnn")
+    for _ in range(200):
+        n, m = int(rng.integers(1, 10)), int(rng.integers(1, 10))
+        keys = np.unique(rng.integers(0, n * m, int(rng.integers(1, 25))))
+        pt, pd_ = keys // m, keys % m
+        cost = rng.normal(0.0, 3.0, keys.size)
+        chosen = tr._gnn(pt, pd_, cost, n, m)
+        bt, bd, bw, b0 = tr._associate(pt, pd_, cost, np.exp(-cost), n, _Log())
+        order = np.argsort(bt)
+        np.testing.assert_array_equal(pt[chosen], bt[order])
+        np.testing.assert_array_equal(pd_[chosen], bd[order])
+        assert np.all(np.diff(pt[chosen]) > 0)

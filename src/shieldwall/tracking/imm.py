@@ -77,8 +77,13 @@ from shieldwall.tracking.imm_kernels import (
     confirm_delete,
     ekf_measure,
     ekf_update_assigned,
+    gate,
+    initiate_tracks,
     mix,
     mix_predict,
+    pair_clusters,
+    pair_costs,
+    record_hits,
 )
 from shieldwall.tracking.kernels import polar_to_state, radar_measurement, wrap_angle
 from shieldwall.tracking.models import (
@@ -490,29 +495,44 @@ class ImmTracker:
             else:
                 zhat_m, S_m, C_m, H_m = self._measure(xm, Pm, frame, rr_ok)
                 zhat, S = _mixture_measurement(zhat_m, S_m, mu)
-            threshold = _gate_threshold(self.gate_probability, k)
-            pairs_t, pairs_d, d2, S_inv = _gate(z, zhat, S, threshold)
+            threshold = self._gate_thresholds[k - 3]
+            S_inv = np.linalg.inv(S)
+            pairs_t, pairs_d, d2 = gate(np.ascontiguousarray(z), zhat, S, S_inv, threshold)
             gated_det[pairs_d] = True
             if pairs_t.size:
                 logdet = np.linalg.slogdet(S)[1]
                 # negative log-likelihood ratio of "track i made detection j" vs clutter
-                cost = 0.5 * d2 + 0.5 * (k * _LN_2PI + logdet[pairs_t]) + np.log(lam) \
-                    - np.log(pd)
-                lik = np.exp(-cost)  # = Pd N(nu; S) / lambda
-                beta_t, beta_d, beta_w, beta0 = self._associate(pairs_t, pairs_d, cost, lik,
-                                                                n, log)
-                upd_tracks = np.unique(beta_t)
-                self._update_tracks(table, active, upd_tracks, beta_t, beta_d, beta_w, beta0,
-                                    z, xm, Pm, mu, zhat_m, S_m, C_m, H_m, frame, rr_ok)
-                updated[upd_tracks] = True
-                # score and bookkeeping of updated tracks (with its most likely detection)
-                best = _best_per_track(beta_t, beta_d, beta_w, n)
-                ut = np.flatnonzero(best >= 0)
-                bd = best[ut]
-                pair_index = _pair_lookup(pairs_t, pairs_d, ut, bd)
-                gain = np.where(pair_index >= 0, -cost[np.maximum(pair_index, 0)], 0.0)
-                self._record_hits(table, active[ut], rows[bd], gain, t, sensor_id, log,
-                                  d2[np.maximum(pair_index, 0)])
+                cost = pair_costs(d2, pairs_t, logdet, k * _LN_2PI, float(np.log(lam)),
+                                  float(np.log(pd)))
+                if self.association == "gnn":
+                    # the chosen pairs, one per track, by track (the scoring pair is the
+                    # assigned one)
+                    chosen = self._gnn(pairs_t, pairs_d, cost, n, m)
+                    ut, bd = pairs_t[chosen], pairs_d[chosen]
+                    beta0 = np.ones(n)
+                    beta0[ut] = 0.0
+                    self._update_tracks(table, active, ut, ut, bd, np.ones(ut.size), beta0,
+                                        z, xm, Pm, mu, zhat_m, S_m, C_m, H_m, frame, rr_ok)
+                    updated[ut] = True
+                    self._record_hits(table, active[ut], rows[bd], -cost[chosen], t,
+                                      sensor_id, log, d2[chosen])
+                else:
+                    lik = np.exp(-cost)  # = Pd N(nu; S) / lambda
+                    beta_t, beta_d, beta_w, beta0 = self._associate(pairs_t, pairs_d, cost,
+                                                                    lik, n, log)
+                    upd_tracks = np.unique(beta_t)
+                    self._update_tracks(table, active, upd_tracks, beta_t, beta_d, beta_w,
+                                        beta0, z, xm, Pm, mu, zhat_m, S_m, C_m, H_m, frame,
+                                        rr_ok)
+                    updated[upd_tracks] = True
+                    # score and bookkeeping of updated tracks (with its most likely detection)
+                    best = _best_per_track(beta_t, beta_d, beta_w, n)
+                    ut = np.flatnonzero(best >= 0)
+                    bd = best[ut]
+                    pair_index = _pair_lookup(pairs_t, pairs_d, ut, bd)
+                    gain = np.where(pair_index >= 0, -cost[np.maximum(pair_index, 0)], 0.0)
+                    self._record_hits(table, active[ut], rows[bd], gain, t, sensor_id, log,
+                                      d2[np.maximum(pair_index, 0)])
         # 6. misses
         idle = active[~updated]
         if idle.size:
@@ -531,6 +551,29 @@ class ImmTracker:
         if new.size:
             self._initiate(table, z[new], rows[new], frame, rr_ok, lam, t, sensor_id, log)
         self._confirm_delete(table, log)
+
+    @cached_property
+    def _gate_thresholds(self) -> tuple[float, float]:
+        """The chi-square gate for 3 and 4 measured components (computed once)."""
+        return (_gate_threshold(self.gate_probability, 3),
+                _gate_threshold(self.gate_probability, 4))
+
+    def _gnn(self, pairs_t: IntArray, pairs_d: IntArray, cost: FloatArray, n: int, m: int
+             ) -> IntArray:
+        """GNN association of the gated pairs: the indices of the chosen pairs, ascending by
+        track (one per track). A pair alone in its cluster is taken; each larger cluster
+        (connected component of the gating graph, ``imm_kernels.pair_clusters``) is solved
+        by ``_gnn_cluster``. The same choice as ``_associate``'s GNN."""
+        label = pair_clusters(pairs_t, pairs_d, n, m)
+        n_clusters = int(label.max(initial=-1)) + 1
+        if n_clusters == 0:
+            return np.arange(pairs_t.size)  # the pairs come by track
+        parts = [np.flatnonzero(label < 0)]
+        for c in range(n_clusters):
+            idx = np.flatnonzero(label == c)
+            parts.append(idx[_gnn_cluster(pairs_t[idx], pairs_d[idx], cost[idx])])
+        chosen = np.concatenate(parts)
+        return chosen[np.argsort(pairs_t[chosen], kind="stable")]
 
     def _associate(self, pairs_t: IntArray, pairs_d: IntArray, cost: FloatArray,
                    lik: FloatArray, n: int, log: _Log
@@ -673,20 +716,46 @@ class ImmTracker:
     def _record_hits(self, table: ImmTrackTable, slots: IntArray, det_rows: IntArray,
                      gain: FloatArray, t: float, sensor_id: int, log: _Log,
                      d2: FloatArray) -> None:
-        table.hits[slots] += 1
-        table.misses[slots] = 0
-        table.opportunities[slots] += 1
-        table.history[slots] = (table.history[slots] << np.uint64(1)) | np.uint64(1)
-        table.last_update_s[slots] = t
-        table.last_detection_row[slots] = det_rows
-        table.sensors_mask[slots] |= np.uint64(1 << (sensor_id % 64))
-        table.score[slots] += gain
-        table.score_max[slots] = np.maximum(table.score_max[slots], table.score[slots])
+        record_hits(np.asarray(slots, np.int64), np.asarray(det_rows, np.int64),
+                    np.ascontiguousarray(gain, dtype=float), float(t),
+                    np.uint64(1 << (sensor_id % 64)), table.hits, table.misses,
+                    table.opportunities, table.history, table.last_update_s,
+                    table.last_detection_row, table.sensors_mask, table.score,
+                    table.score_max)
         self.classifier.accumulate(table, slots, self.frame, self.alt0_m)  # type: ignore[arg-type]
         log.add(table.track_id[slots], slots, det_rows, sensor_id, t, d2, False)
 
     def _initiate(self, table: ImmTrackTable, z: FloatArray, rows: IntArray, frame: Any,
                   rr_ok: bool, lam: float, t: float, sensor_id: int, log: _Log) -> None:
+        """Single-point initiation from each detection ``z`` in one compiled call
+        (``imm_kernels.initiate_tracks``: the operations of ``kernels.polar_to_state`` and of
+        ``_initiate_numpy``, its reference)."""
+        m = z.shape[0]
+        table.reserve(m)
+        nt = self.new_target_density if self.new_target_density is not None else 0.01 * lam
+        az, el = z[:, 1], z[:, 2]  # (the trigonometry on the same views as the reference)
+        zz = np.ascontiguousarray(z, dtype=float)
+        if not rr_ok:
+            zz = np.ascontiguousarray(np.column_stack([zz[:, :3], np.full(m, np.nan)]))
+        s2 = np.asarray(frame.sigma, float) ** 2
+        sigma_rr = float(frame.sigma_rr) if rr_ok else 1.0
+        slots = initiate_tracks(
+            zz, np.cos(el), np.sin(el), np.cos(az), np.sin(az), s2, bool(rr_ok),
+            self.initial_velocity_std_mps**2, sigma_rr**2, frame.origin, frame.rotation,
+            25.0, self._prior_mu(), int(table.next_id), float(t), float(np.log(nt / lam)),
+            np.uint64(1 << (sensor_id % 64)), np.asarray(rows, np.int64), table.status,
+            table.track_id, table.x, table.P, table.xm, table.Pm, table.mu,
+            table.state_time_s, table.last_update_s, table.created_s, table.hits,
+            table.misses, table.opportunities, table.history, table.score, table.score_max,
+            table.sensors_mask, table.last_detection_row, table.class_ballistic_score,
+            table.max_alt_m, table.max_speed_mps)
+        ids = np.arange(table.next_id, table.next_id + m, dtype=np.int64)
+        table.next_id += m
+        log.add(ids, slots, rows, sensor_id, t, np.full(m, np.nan), True)
+
+    def _initiate_numpy(self, table: ImmTrackTable, z: FloatArray, rows: IntArray,
+                        frame: Any, rr_ok: bool, lam: float, t: float, sensor_id: int,
+                        log: _Log) -> None:
         m = z.shape[0]
         x6, P6 = polar_to_state(z[:, 0], z[:, 1], z[:, 2], z[:, 3] if rr_ok else None,
                                 frame.sigma, float(frame.sigma_rr) if rr_ok else 1.0,
@@ -764,7 +833,7 @@ class ImmTracker:
         self._free(table, conf, True, log)
         log.stats["merged"] += int(slots.size)
 
-    @property
+    @cached_property
     def _merge_threshold(self) -> float:
         return _gate_threshold(self.merge_probability, 3)
 

@@ -8,7 +8,9 @@ per-call overhead at 6x6.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from llvmlite import ir
+from numba import njit, types
+from numba.extending import intrinsic
 
 from shieldwall.core.types import FloatArray
 from shieldwall.geo import _altitude_scalar
@@ -716,3 +718,315 @@ def confirm_delete(status: np.ndarray, track_id: np.ndarray, score: FloatArray,
         status[drop_c[i]] = 0
         track_id[drop_c[i]] = -1
     return ids_p, ids_t, ids_c
+
+
+# ---------------------------------------------------------------------------- initiation
+
+
+@intrinsic
+def _fma(typingctx, a, b, c):  # type: ignore[no-untyped-def]
+    """``a * b + c`` rounded once (LLVM's ``llvm.fma.f64``)."""
+    sig = types.float64(types.float64, types.float64, types.float64)
+
+    def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+        dbl = ir.DoubleType()
+        fn = builder.module.declare_intrinsic("llvm.fma", [dbl],
+                                              ir.FunctionType(dbl, [dbl, dbl, dbl]))
+        return builder.call(fn, args)
+
+    return sig, codegen
+
+
+@njit(cache=True, error_model="numpy")
+def _mm3(A: FloatArray, B: FloatArray, out: FloatArray, ta: bool, tb: bool) -> None:
+    """``out = op(A) @ op(B)`` for 3x3 (``op`` transposes when ``ta`` / ``tb``), each entry a
+    sequential fused multiply-add chain over the inner index: the order of the OpenBLAS
+    ``dgemm`` kernels numpy's ``@`` calls on FMA hardware, so the same bits there
+    (tests/test_imm_compiled.py checks it where it holds)."""
+    for i in range(3):
+        for j in range(3):
+            a0 = A[0, i] if ta else A[i, 0]
+            b0 = B[j, 0] if tb else B[0, j]
+            acc = a0 * b0
+            for t in range(1, 3):
+                a = A[t, i] if ta else A[i, t]
+                b = B[j, t] if tb else B[t, j]
+                acc = _fma(a, b, acc)
+            out[i, j] = acc
+
+
+@njit(cache=True, error_model="numpy")
+def _mm3_probe(A: FloatArray, B: FloatArray) -> FloatArray:
+    """``A @ B`` by ``_mm3`` (for the tests: whether numpy's ``@`` is this chain here)."""
+    out = np.empty((3, 3))
+    _mm3(A, B, out, False, False)
+    return out
+
+
+@njit(cache=True, error_model="numpy")
+def _vm3(v: FloatArray, B: FloatArray, out: FloatArray) -> None:
+    """``out = v @ B`` (row vector times 3x3), the FMA chain of ``_mm3``."""
+    for j in range(3):
+        acc = v[0] * B[0, j]
+        acc = _fma(v[1], B[1, j], acc)
+        out[j] = _fma(v[2], B[2, j], acc)
+
+
+@njit(cache=True, error_model="numpy")
+def polar_states(z: FloatArray, ce: FloatArray, se: FloatArray, ca: FloatArray,
+                 sa: FloatArray, s2: FloatArray, with_rr: bool, vs2: float, sr2: float,
+                 origin: FloatArray, rot: FloatArray, x: FloatArray, P: FloatArray) -> None:
+    """``kernels.polar_to_state`` of the detections ``z (m, >=3)`` (with the cosines and sines
+    of their elevations and azimuths, the measurement variances ``s2 (3,)``, ``vs2`` the
+    squared initial velocity std, ``sr2`` the range-rate variance) into ``x[:, :6]``,
+    ``P[:, :6, :6]`` (zeroed first), operation for operation: the matrix products as
+    ``_mm3`` chains."""
+    m = z.shape[0]
+    J = np.empty((3, 3))
+    D = np.zeros((3, 3))
+    for t in range(3):
+        D[t, t] = s2[t]
+    JD = np.empty((3, 3))
+    JR = np.empty((3, 3))
+    T = np.empty((3, 3))
+    Pp = np.empty((3, 3))
+    d = np.empty(3)
+    u = np.empty(3)
+    los = np.empty(3)
+    xp = np.empty(3)
+    for i in range(m):
+        r = z[i, 0]
+        c_e, s_e, c_a, s_a = ce[i], se[i], ca[i], sa[i]
+        d[0] = r * c_e * s_a
+        d[1] = r * c_e * c_a
+        d[2] = r * s_e
+        J[0, 0], J[0, 1], J[0, 2] = c_e * s_a, r * c_e * c_a, -r * s_e * s_a
+        J[1, 0], J[1, 1], J[1, 2] = c_e * c_a, -r * c_e * s_a, -r * s_e * c_a
+        J[2, 0], J[2, 1], J[2, 2] = s_e, 0.0, r * c_e
+        _mm3(J, D, JD, False, False)
+        _mm3(JD, J, JR, False, True)
+        _mm3(rot, JR, T, True, False)
+        _mm3(T, rot, Pp, False, False)
+        _vm3(d, rot, xp)
+        for t in range(3):
+            u[t] = d[t] / r
+        _vm3(u, rot, los)
+        for a in range(P.shape[1]):
+            x[i, a] = 0.0
+            for b in range(P.shape[2]):
+                P[i, a, b] = 0.0
+        rr = z[i, 3] if with_rr else np.nan
+        aided = with_rr and np.isfinite(rr)
+        for a in range(3):
+            x[i, a] = xp[a] + origin[a]
+            for b in range(3):
+                P[i, a, b] = Pp[a, b]
+                eye = 1.0 if a == b else 0.0
+                if aided:
+                    o = los[a] * los[b]
+                    P[i, a + 3, b + 3] = vs2 * (eye - o) + sr2 * o
+                else:
+                    P[i, a + 3, b + 3] = vs2 * eye
+            if aided:
+                x[i, a + 3] = rr * los[a]
+
+
+@njit(cache=True, error_model="numpy")
+def initiate_tracks(z: FloatArray, ce: FloatArray, se: FloatArray, ca: FloatArray,
+                    sa: FloatArray, s2: FloatArray, with_rr: bool, vs2: float, sr2: float,
+                    origin: FloatArray, rot: FloatArray, acc_var: float, prior_mu: FloatArray,
+                    first_id: int, t: float, score0: float, bit: np.uint64,
+                    det_rows: np.ndarray, status: np.ndarray, track_id: np.ndarray,
+                    x: FloatArray, P: FloatArray, xm: FloatArray, Pm: FloatArray,
+                    mu: FloatArray, state_time: FloatArray, last_update: FloatArray,
+                    created: FloatArray, hits: np.ndarray, misses: np.ndarray,
+                    opportunities: np.ndarray, history: np.ndarray, score: FloatArray,
+                    score_max: FloatArray, sensors_mask: np.ndarray,
+                    last_detection_row: np.ndarray, class_score: FloatArray,
+                    max_alt: FloatArray, max_speed: FloatArray) -> np.ndarray:
+    """``ImmTracker._initiate`` on the table columns, in place: a tentative track (ids
+    ``first_id``...) from each detection in the lowest free slots (the table has room),
+    state from ``polar_states`` (acceleration variances ``acc_var`` when ``D = 9``), every
+    mode at that state with the prior mode probabilities. Returns the slots, ascending."""
+    c = z.shape[0]
+    slots = np.empty(c, np.int64)
+    filled = 0
+    for s in range(status.size):
+        if filled == c:
+            break
+        if status[s] == 0:
+            slots[filled] = s
+            filled += 1
+    if filled < c:
+        raise ValueError("track table full")
+    dim = x.shape[1]
+    xs = np.empty((c, dim))
+    Ps = np.empty((c, dim, dim))
+    polar_states(z, ce, se, ca, sa, s2, with_rr, vs2, sr2, origin, rot, xs, Ps)
+    r = mu.shape[1]
+    for i in range(c):
+        s = slots[i]
+        if dim == 9:
+            for a in range(6, 9):
+                Ps[i, a, a] = acc_var
+        for a in range(dim):
+            x[s, a] = xs[i, a]
+            for b in range(dim):
+                P[s, a, b] = Ps[i, a, b]
+        for j in range(r):
+            mu[s, j] = prior_mu[j]
+            for a in range(dim):
+                xm[s, j, a] = xs[i, a]
+                for b in range(dim):
+                    Pm[s, j, a, b] = Ps[i, a, b]
+        track_id[s] = first_id + i
+        status[s] = 1
+        state_time[s] = t
+        last_update[s] = t
+        created[s] = t
+        hits[s] = 1
+        misses[s] = 0
+        opportunities[s] = 1
+        history[s] = np.uint64(1)
+        score[s] = score0
+        score_max[s] = score0
+        sensors_mask[s] = bit
+        last_detection_row[s] = det_rows[i]
+        class_score[s] = 0.0
+        max_alt[s] = -np.inf
+        max_speed[s] = 0.0
+    return slots
+
+
+# ---------------------------------------------------------------------------- gating, GNN
+
+
+@njit(cache=True, error_model="numpy")
+def gate(z: FloatArray, zhat: FloatArray, S: FloatArray, S_inv: FloatArray, threshold: float
+         ) -> tuple[np.ndarray, np.ndarray, FloatArray]:
+    """``imm._gate`` after its ``S_inv = inv(S)`` (numpy's, passed in): the detections within
+    ``sqrt(threshold S_00)`` in range of each track (sorted-range search), then within
+    ``sqrt(threshold S_22)`` in elevation, then ``d2 = nu^T S_inv nu <= threshold``. Returns
+    ``(track, detection, d2)`` in the reference's order (by track, then by range) with the
+    same ``d2`` (the sum of ``einsum("pi,pij,pj->p")``: ``i`` outer, ``j`` inner, one
+    accumulator)."""
+    n = zhat.shape[0]
+    m, k = z.shape
+    order = np.argsort(z[:, 0], kind="mergesort")
+    zr = np.empty(m)
+    for i in range(m):
+        zr[i] = z[order[i], 0]
+    cap = 16
+    out_t = np.empty(cap, np.int64)
+    out_d = np.empty(cap, np.int64)
+    out_d2 = np.empty(cap)
+    c = 0
+    nu = np.empty(k)
+    for a in range(n):
+        half_r = np.sqrt(threshold * S[a, 0, 0])
+        lo = np.searchsorted(zr, zhat[a, 0] - half_r, side="left")
+        hi = np.searchsorted(zr, zhat[a, 0] + half_r, side="right")
+        half_e = np.sqrt(threshold * S[a, 2, 2])
+        for b in range(lo, hi):
+            j = order[b]
+            if not np.abs(z[j, 2] - zhat[a, 2]) <= half_e:
+                continue
+            for q in range(k):
+                nu[q] = z[j, q] - zhat[a, q]
+            nu[1] = _wrap(nu[1])
+            d2 = 0.0
+            for p in range(k):
+                for q in range(k):
+                    d2 += nu[p] * S_inv[a, p, q] * nu[q]
+            if not d2 <= threshold:
+                continue
+            if c == cap:
+                cap *= 2
+                gt = np.empty(cap, np.int64)
+                gd = np.empty(cap, np.int64)
+                g2 = np.empty(cap)
+                gt[:c] = out_t[:c]
+                gd[:c] = out_d[:c]
+                g2[:c] = out_d2[:c]
+                out_t, out_d, out_d2 = gt, gd, g2
+            out_t[c] = a
+            out_d[c] = j
+            out_d2[c] = d2
+            c += 1
+    return out_t[:c].copy(), out_d[:c].copy(), out_d2[:c].copy()
+
+
+@njit(cache=True, error_model="numpy")
+def _find(parent: np.ndarray, i: int) -> int:
+    while parent[i] != i:
+        parent[i] = parent[parent[i]]
+        i = parent[i]
+    return i
+
+
+@njit(cache=True, error_model="numpy")
+def pair_clusters(pairs_t: np.ndarray, pairs_d: np.ndarray, n: int, m: int) -> np.ndarray:
+    """Connected components of the gating graph (tracks ``0..n-1``, detections ``0..m-1``,
+    an edge per pair) by union-find: the component label of each pair, numbered from 0 in
+    order of first appearance, or -1 for a pair that is its own component (its track and its
+    detection in no other pair)."""
+    p = pairs_t.size
+    parent = np.arange(n + m)
+    for i in range(p):
+        a = _find(parent, pairs_t[i])
+        b = _find(parent, n + pairs_d[i])
+        if a != b:
+            parent[max(a, b)] = min(a, b)
+    nt = np.zeros(n, np.int64)
+    nd = np.zeros(m, np.int64)
+    for i in range(p):
+        nt[pairs_t[i]] += 1
+        nd[pairs_d[i]] += 1
+    label = np.full(p, -1, np.int64)
+    ids = np.full(n + m, -1, np.int64)
+    nxt = 0
+    for i in range(p):
+        if nt[pairs_t[i]] == 1 and nd[pairs_d[i]] == 1:
+            continue
+        root = _find(parent, pairs_t[i])
+        if ids[root] < 0:
+            ids[root] = nxt
+            nxt += 1
+        label[i] = ids[root]
+    return label
+
+
+@njit(cache=True, error_model="numpy")
+def pair_costs(d2: FloatArray, pairs_t: np.ndarray, logdet: FloatArray, k_ln_2pi: float,
+               ln_lam: float, ln_pd: float) -> FloatArray:
+    """``imm._scan``'s negative log-likelihood ratio of each pair, operation for operation:
+    ``0.5 d2 + 0.5 (k ln 2 pi + ln det S) + ln lambda - ln Pd``."""
+    out = np.empty(d2.size)
+    for i in range(d2.size):
+        out[i] = 0.5 * d2[i] + 0.5 * (k_ln_2pi + logdet[pairs_t[i]]) + ln_lam - ln_pd
+    return out
+
+
+@njit(cache=True, error_model="numpy")
+def record_hits(slots: np.ndarray, det_rows: np.ndarray, gain: FloatArray, t: float,
+                bit: np.uint64, hits: np.ndarray, misses: np.ndarray,
+                opportunities: np.ndarray, history: np.ndarray, last_update: FloatArray,
+                last_detection_row: np.ndarray, sensors_mask: np.ndarray, score: FloatArray,
+                score_max: FloatArray) -> None:
+    """The bookkeeping of ``ImmTracker._record_hits`` (before the classifier), in place."""
+    for i in range(slots.size):
+        s = slots[i]
+        hits[s] += 1
+        misses[s] = 0
+        opportunities[s] += 1
+        history[s] = (history[s] << np.uint64(1)) | np.uint64(1)
+        last_update[s] = t
+        last_detection_row[s] = det_rows[i]
+        sensors_mask[s] |= bit
+        score[s] += gain[i]
+        v = score[s]
+        top = score_max[s]
+        if v != v or top != top:  # np.maximum propagates NaN
+            score_max[s] = np.nan
+        elif v > top:
+            score_max[s] = v
