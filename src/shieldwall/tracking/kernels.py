@@ -304,22 +304,72 @@ def gnn_assign_pairs(track_index: IntArray, detection_index: IntArray, cost: Flo
     """GNN over a sparse list of feasible pairs; returns the indices of the chosen pairs.
 
     Same rule as ``gnn_assign`` (maximal number of assignments, then minimum total ``cost``),
-    with the dense problem built only over the tracks and detections that appear in a pair.
+    solved per connected component of the bipartite graph of feasible pairs: both criteria
+    are sums over the components, so the components' optima together are the optimum of the
+    whole. A dense problem over every track and detection in some pair would grow as their
+    product (and the solver as its cube) with the raid size; the components stay as small as
+    the local conflicts. A component with one track or one detection takes its cheapest pair
+    (the first one on a tie); the others go to ``linear_sum_assignment`` as a dense problem.
+    The chosen pairs are returned in ascending track order.
     """
+    track_index = np.asarray(track_index, np.int64).reshape(-1)
+    detection_index = np.asarray(detection_index, np.int64).reshape(-1)
+    cost = np.asarray(cost, float).reshape(-1)
     if track_index.size == 0:
         return np.zeros(0, np.int64)
     rows, r_inv = np.unique(track_index, return_inverse=True)
     cols, c_inv = np.unique(detection_index, return_inverse=True)
-    big = 1.0 + 2.0 * (np.abs(cost).sum() + 1.0) * min(rows.size, cols.size)
-    dense = np.full((rows.size, cols.size), big)
-    pair_of = np.full((rows.size, cols.size), -1, np.int64)
-    dense[r_inv, c_inv] = cost
-    pair_of[r_inv, c_inv] = np.arange(cost.size)
-    from scipy.optimize import linear_sum_assignment  # lazy: 0.4 s to import
+    n_r, n_c = rows.size, cols.size
+    comp = _pair_components(r_inv, c_inv, n_r, n_c)
+    n_comp = int(comp.max()) + 1
+    comp_rows = np.bincount(comp[np.unique(r_inv, return_index=True)[1]], minlength=n_comp)
+    comp_cols = np.bincount(comp[np.unique(c_inv, return_index=True)[1]], minlength=n_comp)
+    # (every row and column index appears in some pair: np.unique above)
+    simple = (comp_rows == 1) | (comp_cols == 1)
+    chosen_parts = []
+    in_simple = simple[comp]
+    if in_simple.any():
+        idx = np.flatnonzero(in_simple)
+        order = idx[np.lexsort((idx, cost[idx], comp[idx]))]   # component, cost, pair
+        c_sorted = comp[order]
+        first = np.ones(order.size, bool)
+        first[1:] = c_sorted[1:] != c_sorted[:-1]
+        chosen_parts.append(order[first])
+    hard = np.flatnonzero(~simple)
+    if hard.size:
+        from scipy.optimize import linear_sum_assignment  # lazy: 0.4 s to import
 
-    r, c = linear_sum_assignment(dense)
-    chosen = pair_of[r, c]
-    return chosen[chosen >= 0]
+        pairs = np.flatnonzero(~in_simple)
+        pairs = pairs[np.argsort(comp[pairs], kind="stable")]
+        bounds = np.searchsorted(comp[pairs], np.concatenate([hard, [n_comp]]))
+        for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=False):
+            sub = pairs[a:b]
+            sr, sr_inv = np.unique(r_inv[sub], return_inverse=True)
+            sc, sc_inv = np.unique(c_inv[sub], return_inverse=True)
+            big = 1.0 + 2.0 * (np.abs(cost[sub]).sum() + 1.0) * min(sr.size, sc.size)
+            dense = np.full((sr.size, sc.size), big)
+            pair_of = np.full((sr.size, sc.size), -1, np.int64)
+            dense[sr_inv, sc_inv] = cost[sub]
+            pair_of[sr_inv, sc_inv] = sub
+            r, c = linear_sum_assignment(dense)
+            picked = pair_of[r, c]
+            chosen_parts.append(picked[picked >= 0])
+    chosen = np.concatenate(chosen_parts)
+    return chosen[np.argsort(r_inv[chosen], kind="stable")]
+
+
+def _pair_components(r_inv: IntArray, c_inv: IntArray, n_r: int, n_c: int) -> IntArray:
+    """Connected component of each pair of the bipartite graph (rows ``0..n_r-1``, columns
+    ``0..n_c-1``; an edge per pair), numbered from 0."""
+    if r_inv.size == 1:
+        return np.zeros(1, np.int64)
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components  # lazy, as the solver
+
+    n = n_r + n_c
+    graph = coo_matrix((np.ones(r_inv.size, np.int8), (r_inv, c_inv + n_r)), shape=(n, n))
+    _, label = connected_components(graph, directed=False)
+    return np.asarray(label[r_inv], np.int64)
 
 
 def gnn_assign(cost: FloatArray, feasible: BoolArray) -> tuple[IntArray, IntArray]:
