@@ -101,7 +101,7 @@ class YamlLoader(yaml.SafeLoader):
         self._nodes = 0
         self._anchor_sizes: dict[str, int] = {}
 
-    def _count(self, k: int, mark: yaml.Mark | None) -> None:
+    def _count(self, k: int, mark: Any) -> None:
         self._nodes += k
         if self._nodes > MAX_YAML_NODES:
             raise YamlLimitError(problem=f"the document expands to more than {MAX_YAML_NODES:,}"
@@ -116,7 +116,7 @@ class YamlLoader(yaml.SafeLoader):
                                  problem_mark=self.get_mark())
         super().fetch_flow_collection_start(TokenClass)
 
-    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
         event = self.peek_event()
         if isinstance(event, yaml.AliasEvent):
             node = super().compose_node(parent, index)
@@ -125,7 +125,7 @@ class YamlLoader(yaml.SafeLoader):
         if self._depth >= MAX_YAML_DEPTH and isinstance(
                 event, yaml.SequenceStartEvent | yaml.MappingStartEvent):
             raise YamlLimitError(problem=f"nesting deeper than {MAX_YAML_DEPTH} levels",
-                                 problem_mark=event.start_mark)
+                                 problem_mark=event.start_mark)  # type: ignore[arg-type]  # stubs: C Mark
         self._count(1, event.start_mark)
         before = self._nodes - 1
         self._depth += 1
