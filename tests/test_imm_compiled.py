@@ -281,3 +281,49 @@ def test_gnn_choice_equals_the_reference_association() -> None:
         np.testing.assert_array_equal(pt[chosen], bt[order])
         np.testing.assert_array_equal(pd_[chosen], bd[order])
         assert np.all(np.diff(pt[chosen]) > 0)
+
+
+def test_in_place_prediction_and_update_equal_the_gathered_calls() -> None:
+    """``mix_predict_slots`` / ``ekf_update_slots`` write into the table rows what
+    ``mix_predict`` / ``ekf_update_assigned`` return for those rows, and touch no other."""
+    from shieldwall.tracking.imm_kernels import (
+        ekf_measure,
+        ekf_update_assigned,
+        ekf_update_slots,
+        mix_predict,
+        mix_predict_slots,
+    )
+
+    rng = np.random.default_rng(9)
+    tr = ImmTracker(models=default_models("ecef", rotating_frame=True), frame="ecef")
+    kinds, fp, soj = tr._model_table
+    table = tr.new_table(30)
+    xm, Pm, mu = _random_modes(rng, 30, tr.n_modes, "ecef")
+    table.xm[:], table.Pm[:], table.mu[:] = xm, Pm, mu
+    slots = np.array([2, 3, 11, 17, 29])
+    dt = rng.uniform(0.5, 6.0, slots.size)
+    stay = np.exp(-np.abs(dt)[:, None] / soj[None, :])
+    want = mix_predict(xm[slots], Pm[slots], mu[slots], dt, stay, kinds, fp)
+    before = table.copy()
+    mix_predict_slots(slots, 42.0, dt, stay, kinds, fp, table.xm, table.Pm, table.mu,
+                      table.x, table.P, table.state_time_s)
+    for got, w in zip((table.xm, table.Pm, table.mu, table.x, table.P), want, strict=True):
+        np.testing.assert_array_equal(got[slots], w)
+    others = np.setdiff1d(np.arange(30), slots)
+    np.testing.assert_array_equal(table.Pm[others], before.Pm[others])
+    np.testing.assert_array_equal(table.state_time_s[slots], 42.0)
+    # the update of three of them (local rows 0, 2, 4 of the scan arrays) with detections
+    frame = _frame(rng, True)
+    zhat_m, S_m, C_m, H_m, zhat, _ = ekf_measure(table.xm[slots], table.Pm[slots],
+                                                 table.mu[slots], frame.origin,
+                                                 frame.rotation, frame.sig2[:4], 4)
+    local = np.array([0, 2, 4])
+    det = np.array([1, 0, 2])
+    z = zhat[local[[1, 0, 2]]] + rng.normal(size=(3, 4)) * np.array([30.0, 4e-3, 4e-3, 3.0])
+    want = ekf_update_assigned(table.xm[slots[local]], table.Pm[slots[local]],
+                               table.mu[slots[local]], z[det], zhat_m[local], S_m[local],
+                               C_m[local], H_m[local], frame.sig2[:4])
+    ekf_update_slots(slots[local], local, det, z, zhat_m, S_m, C_m, H_m, frame.sig2[:4],
+                     table.xm, table.Pm, table.mu, table.x, table.P)
+    for got, w in zip((table.xm, table.Pm, table.mu, table.x, table.P), want, strict=True):
+        np.testing.assert_array_equal(got[slots[local]], w)

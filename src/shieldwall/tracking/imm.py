@@ -77,10 +77,12 @@ from shieldwall.tracking.imm_kernels import (
     confirm_delete,
     ekf_measure,
     ekf_update_assigned,
+    ekf_update_slots,
     gate,
     initiate_tracks,
     mix,
     mix_predict,
+    mix_predict_slots,
     pair_clusters,
     pair_costs,
     record_hits,
@@ -474,11 +476,19 @@ class ImmTracker:
             behind = active[table.state_time_s[active] != t]
             if behind.size:
                 dt = t - table.state_time_s[behind]
-                xm, Pm, mu, xc, Pc = self._mix_predict_combined(
-                    table.xm[behind], table.Pm[behind], table.mu[behind], dt)
-                table.xm[behind], table.Pm[behind], table.mu[behind] = xm, Pm, mu
-                table.x[behind], table.P[behind] = xc, Pc
-                table.state_time_s[behind] = t
+                model_table = self._model_table
+                if model_table is not None:  # in place, one compiled call
+                    kinds, fp, soj = model_table
+                    stay = np.exp(-np.abs(dt)[:, None] / soj[None, :])
+                    mix_predict_slots(behind, float(t), dt, stay, kinds, fp, table.xm,
+                                      table.Pm, table.mu, table.x, table.P,
+                                      table.state_time_s)
+                else:
+                    xm, Pm, mu, xc, Pc = self._mix_predict_combined(
+                        table.xm[behind], table.Pm[behind], table.mu[behind], dt)
+                    table.xm[behind], table.Pm[behind], table.mu[behind] = xm, Pm, mu
+                    table.x[behind], table.P[behind] = xc, Pc
+                    table.state_time_s[behind] = t
         n = active.size
         m = z.shape[0]
         pairs_t = np.zeros(0, np.int64)
@@ -646,6 +656,14 @@ class ImmTracker:
                        zhat_m: FloatArray, S_m: FloatArray, C_m: FloatArray,
                        H_m: FloatArray | None, frame: Any, rr_ok: bool) -> None:
         """IMM update of local tracks ``upd`` with weighted detections (PDA; GNN weight 1)."""
+        if (self.filter == "ekf" and H_m is not None and bt.size == upd.size
+                and bool(np.all(bw == 1.0)) and bool(np.all(bt == upd))):
+            # one detection per track, pairs by track (the GNN path): the compiled IMM-EKF
+            # update on the table rows in place
+            ekf_update_slots(active[upd], upd, bd, np.ascontiguousarray(z), zhat_m, S_m, C_m,
+                             H_m, np.ascontiguousarray(frame.sig2[:z.shape[1]]), table.xm,
+                             table.Pm, table.mu, table.x, table.P)
+            return
         if (self.filter == "ekf" and H_m is not None and bt.size == upd.size
                 and bool(np.all(bw == 1.0))):
             # one detection per track: the compiled IMM-EKF update (same formulas)

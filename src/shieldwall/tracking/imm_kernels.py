@@ -16,6 +16,49 @@ from shieldwall.core.types import FloatArray
 from shieldwall.geo import _altitude_scalar
 
 
+@intrinsic
+def _fma(typingctx, a, b, c):  # type: ignore[no-untyped-def]
+    """``a * b + c`` rounded once (LLVM's ``llvm.fma.f64``)."""
+    sig = types.float64(types.float64, types.float64, types.float64)
+
+    def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+        dbl = ir.DoubleType()
+        fn = builder.module.declare_intrinsic("llvm.fma", [dbl],
+                                              ir.FunctionType(dbl, [dbl, dbl, dbl]))
+        return builder.call(fn, args)
+
+    return sig, codegen
+
+
+@njit(cache=True, error_model="numpy")
+def _mm3(A: FloatArray, B: FloatArray, out: FloatArray, ta: bool, tb: bool) -> None:
+    """``out = op(A) @ op(B)`` for 3x3 (``op`` transposes when ``ta`` / ``tb``), each entry a
+    sequential fused multiply-add chain over the inner index: the order of the OpenBLAS
+    ``dgemm`` kernels numpy's ``@`` calls on FMA hardware, so the same bits there
+    (tests/test_imm_compiled.py checks it where it holds)."""
+    for i in range(3):
+        for j in range(3):
+            a0 = A[0, i] if ta else A[i, 0]
+            b0 = B[j, 0] if tb else B[0, j]
+            acc = a0 * b0
+            for t in range(1, 3):
+                a = A[t, i] if ta else A[i, t]
+                b = B[j, t] if tb else B[t, j]
+                acc = _fma(a, b, acc)
+            out[i, j] = acc
+
+
+@njit(cache=True, error_model="numpy")
+def _mm6(A: FloatArray, B: FloatArray, out: FloatArray) -> None:
+    """``out = A @ B`` for 6x6, the fused multiply-add chains of ``_mm3``."""
+    for i in range(6):
+        for j in range(6):
+            acc = A[i, 0] * B[0, j]
+            for t in range(1, 6):
+                acc = _fma(A[i, t], B[t, j], acc)
+            out[i, j] = acc
+
+
 @njit(cache=True, error_model="numpy")
 def mix(xm: FloatArray, Pm: FloatArray, w: FloatArray) -> tuple[FloatArray, FloatArray]:
     """IMM mixing: ``x0[n, j] = sum_i w[n, i, j] xm[n, i]`` and
@@ -138,6 +181,11 @@ def ct_predict(x: FloatArray, P: FloatArray, dt: FloatArray, omega_all: FloatArr
     xo = np.empty_like(x)
     Po = np.empty_like(P)
     F = np.zeros((d, d))
+    u = np.empty(3)
+    ux = np.empty((3, 3))
+    uu = np.empty((3, 3))
+    Pi = np.empty((3, 3))
+    uxPi = np.empty((3, 3))
     for a in range(n):
         h = dt[a]
         if ecef:
@@ -145,7 +193,7 @@ def ct_predict(x: FloatArray, P: FloatArray, dt: FloatArray, omega_all: FloatArr
             u0, u1, u2 = x[a, 0] / nr, x[a, 1] / nr, x[a, 2] / nr
         else:
             u0, u1, u2 = 0.0, 0.0, 1.0
-        u = np.array([u0, u1, u2])
+        u[0], u[1], u[2] = u0, u1, u2
         omega = omega_all[a]
         th = omega * h
         c, s = np.cos(th), np.sin(th)
@@ -153,15 +201,21 @@ def ct_predict(x: FloatArray, P: FloatArray, dt: FloatArray, omega_all: FloatArr
             sw, cw = s / omega, (1.0 - c) / omega
         else:
             sw, cw = h, 0.5 * omega * h * h
-        ux = np.array([[0.0, -u2, u1], [u2, 0.0, -u0], [-u1, u0, 0.0]])
-        uu = np.outer(u, u)
-        Pi = np.eye(3) - uu
-        uxPi = ux @ Pi
+        ux[0, 0], ux[0, 1], ux[0, 2] = 0.0, -u2, u1
+        ux[1, 0], ux[1, 1], ux[1, 2] = u2, 0.0, -u0
+        ux[2, 0], ux[2, 1], ux[2, 2] = -u1, u0, 0.0
+        for i in range(3):
+            for j in range(3):
+                uu[i, j] = u[i] * u[j]
+                Pi[i, j] = (1.0 if i == j else 0.0) - uu[i, j]
+        _mm3(ux, Pi, uxPi, False, False)  # ux @ Pi, numpy's bits (``_mm3``)
         F[:, :] = 0.0
         for i in range(d):
             F[i, i] = 1.0
-        F[0:3, 3:6] = sw * Pi + cw * uxPi + h * uu
-        F[3:6, 3:6] = c * Pi + s * uxPi + uu
+        for i in range(3):
+            for j in range(3):
+                F[i, 3 + j] = sw * Pi[i, j] + cw * uxPi[i, j] + h * uu[i, j]
+                F[3 + i, 3 + j] = c * Pi[i, j] + s * uxPi[i, j] + uu[i, j]
         if d == 9:
             for i in range(6, 9):
                 F[i, i] = 0.0
@@ -216,6 +270,7 @@ def ballistic_predict(x: FloatArray, P: FloatArray, dt: FloatArray, q: float, dr
     n_sub = max(1, int(np.ceil(hmax / max_step)))
     F = np.zeros((d, d))
     A = np.zeros((6, 6))
+    AA = np.empty((6, 6))
     for a in range(n):
         h = dt[a] / n_sub
         for _ in range(n_sub):
@@ -255,7 +310,7 @@ def ballistic_predict(x: FloatArray, P: FloatArray, dt: FloatArray, q: float, dr
             F[:, :] = 0.0
             for i in range(d):
                 F[i, i] = 1.0
-            AA = A @ A
+            _mm6(A, A, AA)  # A @ A, numpy's bits (``_mm3``)
             for i in range(6):
                 for j in range(6):
                     F[i, j] += A[i, j] * h + 0.5 * AA[i, j] * h * h
@@ -723,38 +778,6 @@ def confirm_delete(status: np.ndarray, track_id: np.ndarray, score: FloatArray,
 # ---------------------------------------------------------------------------- initiation
 
 
-@intrinsic
-def _fma(typingctx, a, b, c):  # type: ignore[no-untyped-def]
-    """``a * b + c`` rounded once (LLVM's ``llvm.fma.f64``)."""
-    sig = types.float64(types.float64, types.float64, types.float64)
-
-    def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
-        dbl = ir.DoubleType()
-        fn = builder.module.declare_intrinsic("llvm.fma", [dbl],
-                                              ir.FunctionType(dbl, [dbl, dbl, dbl]))
-        return builder.call(fn, args)
-
-    return sig, codegen
-
-
-@njit(cache=True, error_model="numpy")
-def _mm3(A: FloatArray, B: FloatArray, out: FloatArray, ta: bool, tb: bool) -> None:
-    """``out = op(A) @ op(B)`` for 3x3 (``op`` transposes when ``ta`` / ``tb``), each entry a
-    sequential fused multiply-add chain over the inner index: the order of the OpenBLAS
-    ``dgemm`` kernels numpy's ``@`` calls on FMA hardware, so the same bits there
-    (tests/test_imm_compiled.py checks it where it holds)."""
-    for i in range(3):
-        for j in range(3):
-            a0 = A[0, i] if ta else A[i, 0]
-            b0 = B[j, 0] if tb else B[0, j]
-            acc = a0 * b0
-            for t in range(1, 3):
-                a = A[t, i] if ta else A[i, t]
-                b = B[j, t] if tb else B[t, j]
-                acc = _fma(a, b, acc)
-            out[i, j] = acc
-
-
 @njit(cache=True, error_model="numpy")
 def _mm3_probe(A: FloatArray, B: FloatArray) -> FloatArray:
     """``A @ B`` by ``_mm3`` (for the tests: whether numpy's ``@`` is this chain here)."""
@@ -1030,3 +1053,70 @@ def record_hits(slots: np.ndarray, det_rows: np.ndarray, gain: FloatArray, t: fl
             score_max[s] = np.nan
         elif v > top:
             score_max[s] = v
+
+
+@njit(cache=True, error_model="numpy")
+def mix_predict_slots(slots: np.ndarray, t: float, dt: FloatArray, stay: FloatArray,
+                      kinds: np.ndarray, fp: FloatArray, xm: FloatArray, Pm: FloatArray,
+                      mu: FloatArray, x: FloatArray, P: FloatArray,
+                      state_time: FloatArray) -> None:
+    """``mix_predict`` of the table rows ``slots`` by ``dt``, written back in place (mode
+    estimates, mode probabilities, the combined estimate, ``state_time = t``)."""
+    n = slots.size
+    r, d = xm.shape[1], xm.shape[2]
+    gx = np.empty((n, r, d))
+    gP = np.empty((n, r, d, d))
+    gm = np.empty((n, r))
+    for i in range(n):
+        s = slots[i]
+        gx[i] = xm[s]
+        gP[i] = Pm[s]
+        gm[i] = mu[s]
+    xo, Po, cbar, xc, Pc = mix_predict(gx, gP, gm, dt, stay, kinds, fp)
+    for i in range(n):
+        s = slots[i]
+        xm[s] = xo[i]
+        Pm[s] = Po[i]
+        mu[s] = cbar[i]
+        x[s] = xc[i]
+        P[s] = Pc[i]
+        state_time[s] = t
+
+
+@njit(cache=True, error_model="numpy")
+def ekf_update_slots(slots: np.ndarray, local: np.ndarray, det: np.ndarray, z: FloatArray,
+                     zhat_m: FloatArray, S_m: FloatArray, C_m: FloatArray, H_m: FloatArray,
+                     sig2: FloatArray, xm: FloatArray, Pm: FloatArray, mu: FloatArray,
+                     x: FloatArray, P: FloatArray) -> None:
+    """``ekf_update_assigned`` of the table rows ``slots`` (``local``: their rows in the
+    per-scan measurement arrays, ``det``: their detections in ``z``), in place."""
+    u = slots.size
+    r, d = xm.shape[1], xm.shape[2]
+    k = z.shape[1]
+    gx = np.empty((u, r, d))
+    gP = np.empty((u, r, d, d))
+    gm = np.empty((u, r))
+    zz = np.empty((u, k))
+    gz = np.empty((u, r, k))
+    gS = np.empty((u, r, k, k))
+    gC = np.empty((u, r, d, k))
+    gH = np.empty((u, r, k, d))
+    for i in range(u):
+        s = slots[i]
+        a = local[i]
+        gx[i] = xm[s]
+        gP[i] = Pm[s]
+        gm[i] = mu[s]
+        zz[i] = z[det[i]]
+        gz[i] = zhat_m[a]
+        gS[i] = S_m[a]
+        gC[i] = C_m[a]
+        gH[i] = H_m[a]
+    xo, Po, muo, xc, Pc = ekf_update_assigned(gx, gP, gm, zz, gz, gS, gC, gH, sig2)
+    for i in range(u):
+        s = slots[i]
+        xm[s] = xo[i]
+        Pm[s] = Po[i]
+        mu[s] = muo[i]
+        x[s] = xc[i]
+        P[s] = Pc[i]
