@@ -636,6 +636,23 @@ def scan_front(track_id: np.ndarray, x: np.ndarray, P: np.ndarray, state_time: n
     y = np.empty(4)
     count = 0
     conflict = False
+    # Detections by range, so that each track visits only those inside its range gate (a
+    # scan of all m detections per track grows as tracks x detections with the raid size).
+    # The window is widened by a rounding margin and every candidate still passes the exact
+    # tests below, in detection order: the pairs are those of the scan over all detections.
+    n_fin = 0
+    fin = np.empty(m, np.int64)
+    for j in range(m):
+        if np.isfinite(z[j, 0]):
+            fin[n_fin] = j
+            n_fin += 1
+    fin_range = np.empty(n_fin)
+    for q in range(n_fin):
+        fin_range[q] = z[fin[q], 0]
+    by_range = np.argsort(fin_range, kind="mergesort")
+    sorted_range = fin_range[by_range]
+    sorted_det = fin[:n_fin][by_range]
+    cand = np.empty(m, np.int64)
     for i in range(n):
         if m == 0 and not default_coverage:
             break
@@ -654,7 +671,20 @@ def scan_front(track_id: np.ndarray, x: np.ndarray, P: np.ndarray, state_time: n
         factored = False
         logdet = 0.0
         first = count
-        for j in range(m):
+        if np.isfinite(zhat[0]) and np.isfinite(half0):
+            margin = 1e-9 * (abs(zhat[0]) + half0) + 1e-6
+            a0 = np.searchsorted(sorted_range, zhat[0] - half0 - margin)
+            b0 = np.searchsorted(sorted_range, zhat[0] + half0 + margin, side="right")
+            n_cand = b0 - a0
+            for q in range(n_cand):
+                cand[q] = sorted_det[a0 + q]
+            cand[:n_cand].sort()
+        else:
+            n_cand = m
+            for q in range(m):
+                cand[q] = q
+        for q in range(n_cand):
+            j = cand[q]
             if not (abs(z[j, 0] - zhat[0]) <= half0):
                 continue
             if not (abs(z[j, 2] - zhat[2]) <= half2):
