@@ -307,13 +307,21 @@ def test_small_limit_refuses_a_small_run(tmp_path: Path) -> None:
     assert not (tmp_path / "o").exists()
 
 
-_MEASURE = """
-import resource, sys
+# The peak is this process's own high-water mark (VmHWM). Not ru_maxrss: Linux keeps the
+# maximum across execve, so a child of a large pytest process would report pytest's peak.
+_PEAK_KB = """
+def _peak_kb():
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+"""
+
+_MEASURE = _PEAK_KB + """
+import sys
 from shieldwall.cli import app
 try:
     app(sys.argv[1:], standalone_mode=False)
 finally:
-    print("MAXRSS_KB", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+    print("MAXRSS_KB", _peak_kb())
 """
 
 
@@ -330,12 +338,12 @@ def _drone_document(count: int, duration_s: float, dt_s: float) -> dict[str, Any
     return doc
 
 
-_REPLICATION = """
-import resource, sys
+_REPLICATION = _PEAK_KB + """
+import sys
 from shieldwall.engine import simulate
 from shieldwall.scenario import load_scenario
 simulate(load_scenario(sys.argv[1]), record=False)
-print("MAXRSS_KB", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+print("MAXRSS_KB", _peak_kb())
 """
 
 
