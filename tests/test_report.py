@@ -25,6 +25,7 @@ from geographiclib.geodesic import Geodesic
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from shieldwall.core import outputs as core_outputs
 from shieldwall.core.errors import InputError
 from shieldwall.report import (
     FATE_COLOURS,
@@ -525,7 +526,7 @@ def test_report_is_written_atomically(tmp_path: Path, monkeypatch: pytest.Monkey
     def broken_replace(src: str, dst: str) -> None:
         raise OSError("disk on fire")
 
-    monkeypatch.setattr(report_document.os, "replace", broken_replace)
+    monkeypatch.setattr(core_outputs.os, "replace", broken_replace)
     with pytest.raises(OSError, match="disk on fire"):
         write_report(outdir)
     monkeypatch.undo()

@@ -26,14 +26,11 @@ over ``report.html``, so a reader never sees a partial report.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import importlib.resources
 import json
 import math
-import os
 import re
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from html import escape
 from pathlib import Path
@@ -41,6 +38,7 @@ from typing import Any
 
 import numpy as np
 
+from shieldwall.core.outputs import write_text_atomic
 from shieldwall.core.vocabulary import EventKind
 from shieldwall.report.charts import gantt_figure, inflight_figure, inventory_figure
 from shieldwall.report.coverage import (
@@ -543,28 +541,6 @@ def render_report(run: RunData) -> str:
             f"{json_script_tag('chart-data', figures)}"
             f"{plotly_script_tag()}"
             f"<script>{_asset('report.js')}</script></body></html>\n")
-
-
-def write_text_atomic(path: Path, text: str) -> Path:
-    """Write ``text`` (UTF-8) to ``path`` through a temporary file in the same directory.
-
-    ``os.replace`` is atomic on POSIX and Windows within one file system, so ``path`` is either
-    the old file or the complete new one; the temporary file is removed on any failure.
-    """
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    return path
 
 
 def write_report(outdir: Path) -> Path:
