@@ -25,7 +25,7 @@ demo: $(VENV)/.installed
 test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/lint-imports
-	$(BIN)/mypy src/shieldwall/core src/shieldwall/geo.py src/shieldwall/catalog/types.py
+	$(BIN)/mypy src
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)

@@ -59,7 +59,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from functools import cached_property
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 
@@ -497,6 +497,7 @@ class ImmTracker:
         gated_det = np.zeros(m, bool)
         if n and m:
             xm, Pm, mu = table.xm[active], table.Pm[active], table.mu[active]
+            H_m: FloatArray | None  # the UKF has no Jacobian
             if self.filter == "ekf":
                 zhat_m, S_m, C_m, H_m, zhat, S = ekf_measure(
                     np.ascontiguousarray(xm), np.ascontiguousarray(Pm),
@@ -506,7 +507,7 @@ class ImmTracker:
                 zhat_m, S_m, C_m, H_m = self._measure(xm, Pm, frame, rr_ok)
                 zhat, S = _mixture_measurement(zhat_m, S_m, mu)
             threshold = self._gate_thresholds[k - 3]
-            S_inv = np.linalg.inv(S)
+            S_inv = cast(FloatArray, np.linalg.inv(S))  # float64 in, float64 out
             pairs_t, pairs_d, d2 = gate(np.ascontiguousarray(z), zhat, S, S_inv, threshold)
             gated_det[pairs_d] = True
             if pairs_t.size:
@@ -953,7 +954,7 @@ def _gate(z: FloatArray, zhat: FloatArray, S: FloatArray, threshold: float
           ) -> tuple[IntArray, IntArray, FloatArray, FloatArray]:
     """Feasible (track, detection) pairs by a sorted-range search then the full distance."""
     n = zhat.shape[0]
-    S_inv = np.linalg.inv(S)
+    S_inv = cast(FloatArray, np.linalg.inv(S))  # float64 in, float64 out
     half_r = np.sqrt(threshold * S[:, 0, 0])
     order = np.argsort(z[:, 0], kind="stable")
     zr = z[order, 0]

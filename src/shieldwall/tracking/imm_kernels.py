@@ -7,6 +7,9 @@ per-call overhead at 6x6.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import cast
+
 import numpy as np
 from llvmlite import ir
 from numba import njit, types
@@ -16,9 +19,8 @@ from shieldwall.core.types import FloatArray
 from shieldwall.geo import _altitude_scalar
 
 
-@intrinsic
-def _fma(typingctx, a, b, c):  # type: ignore[no-untyped-def]
-    """``a * b + c`` rounded once (LLVM's ``llvm.fma.f64``)."""
+def _fma_typer(typingctx, a, b, c):  # type: ignore[no-untyped-def]
+    """``a * b + c`` rounded once (LLVM's ``llvm.fma.f64``): the typing of ``_fma``."""
     sig = types.float64(types.float64, types.float64, types.float64)
 
     def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
@@ -28,6 +30,12 @@ def _fma(typingctx, a, b, c):  # type: ignore[no-untyped-def]
         return builder.call(fn, args)
 
     return sig, codegen
+
+
+# ``fma(a, b, c) = a * b + c`` rounded once, callable in compiled code only. numba's stubs type
+# an ``_Intrinsic``'s call as its typer's ``(typingctx, a, b, c)``; the call compiled code makes
+# is ``(a, b, c)``, which is what this name is typed as (the object is numba's intrinsic).
+_fma = cast("Callable[[float, float, float], float]", intrinsic(_fma_typer))
 
 
 @njit(cache=True, error_model="numpy")

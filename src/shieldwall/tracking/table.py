@@ -13,6 +13,12 @@ FREE = 0
 TENTATIVE = 1
 CONFIRMED = 2
 
+# The 17 column arrays in ``scan_kernels.COLUMNS`` order (``TrackTable._arrays``): a fixed-length
+# tuple so that ``scan_front(*cols, ...)`` type-checks argument by argument.
+Columns = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray,
+                np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray,
+                np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
 
 @dataclass(frozen=True)
 class MotionModel:
@@ -177,12 +183,12 @@ class TrackTable(SlotQueries):
     def _columns(self) -> list[str]:
         return [f.name for f in fields(self) if f.name not in ("next_id", "motion")]
 
-    def _arrays(self) -> list[np.ndarray]:
+    def _arrays(self) -> Columns:
         """The column arrays, in field order (``scan_kernels.COLUMNS``)."""
-        return [self.track_id, self.x, self.P, self.state_time_s, self.status, self.hits,
+        return (self.track_id, self.x, self.P, self.state_time_s, self.status, self.hits,
                 self.misses, self.history, self.opportunities, self.last_update_s,
                 self.created_s, self.n_updates, self.sensors_mask, self.last_detection_row,
-                self.class_ballistic_score, self.max_alt_m, self.max_speed_mps]
+                self.class_ballistic_score, self.max_alt_m, self.max_speed_mps)
 
     def copy(self) -> TrackTable:
         """Deep copy (arrays copied, the frozen motion record shared)."""

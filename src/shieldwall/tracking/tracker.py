@@ -71,7 +71,7 @@ from shieldwall.tracking.scan_kernels import (
     scan_front,
     scan_tail,
 )
-from shieldwall.tracking.table import MotionModel, TrackTable
+from shieldwall.tracking.table import Columns, MotionModel, TrackTable
 
 CoverageFn = Callable[[int, FloatArray], BoolArray]
 _NO_SLOTS = np.zeros(0, np.int64)
@@ -392,10 +392,10 @@ class Tracker:
 
     # -- one scan ------------------------------------------------------------------------------
 
-    def _process_scan(self, table: TrackTable, cols: list[np.ndarray], z: FloatArray,
+    def _process_scan(self, table: TrackTable, cols: Columns, z: FloatArray,
                       rows: IntArray, frame: _Frame, bit: np.uint64, sensor_id: int, t: float,
                       coverage: CoverageFn | None, buf: _Buffers, ctx: _ScanContext
-                      ) -> list[np.ndarray]:
+                      ) -> Columns:
         if not ctx.fast_motion:
             active = np.flatnonzero(table.status)
             if active.size:
@@ -405,15 +405,15 @@ class Tracker:
         row0 = int(counts[0])
         default_cov = coverage is None
         rr_allowed = self.use_range_rate and frame.rr_finite
-        args = (t, ctx.params, frame.vec, z, rows, rr_allowed, default_cov, ctx.fast_motion,
-                ctx.fast_classifier, ctx.classifier_params, bit, sensor_id, buf.active,
-                buf.covered, buf.det_state, buf.pair_idx, buf.pair_val, buf.idle, buf.log_i,
-                buf.log_f, buf.log_b, counts)
-        n, n_pairs, conflict, n_idle, with_rr = scan_front(*cols, *args, _NO_SLOTS, False)
+        args = (*cols, t, ctx.params, frame.vec, z, rows, rr_allowed, default_cov,
+                ctx.fast_motion, ctx.fast_classifier, ctx.classifier_params, bit, sensor_id,
+                buf.active, buf.covered, buf.det_state, buf.pair_idx, buf.pair_val, buf.idle,
+                buf.log_i, buf.log_f, buf.log_b, counts)
+        n, n_pairs, conflict, n_idle, with_rr = scan_front(*args, _NO_SLOTS, False)
         if conflict:
             chosen = gnn_assign_pairs(buf.pair_idx[0, :n_pairs], buf.pair_idx[1, :n_pairs],
                                       buf.pair_val[:n_pairs, 1])
-            n_idle = scan_front(*cols, *args, chosen, True)[3]
+            n_idle = scan_front(*args, chosen, True)[3]
         if not ctx.fast_classifier and counts[0] > row0:
             self.classifier.accumulate(table, buf.log_i[1, row0:counts[0]].copy())
         missed, n_missed = buf.idle, n_idle
