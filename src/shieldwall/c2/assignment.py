@@ -38,6 +38,75 @@ _RESERVE_CLASSES = (ThreatClass.BALLISTIC, ThreatClass.AEROBALLISTIC)
 
 
 @dataclass(frozen=True)
+class CycleState:
+    """What one battle-management cycle's assignment starts from, under the doctrine (the
+    module docstring's eligibility rules), shared by every engine assigner.
+
+    Per unit and type ``(u, k)``: ``rounds_left`` (a copy, debited as engagements are chosen)
+    and ``reserve_rounds``; per unit: ``channels`` (a copy); per track ``(m,)``: ``in_flight``,
+    ``made``, ``value``, ``remaining`` (value at risk x survival left by engagements in
+    flight), ``class_index``, ``salvo_track``, ``qualifies`` (may use the reserve),
+    ``state_ok`` (may be engaged this cycle); per candidate: ``pk_ok``; ``names`` of the
+    interceptor types; ``exchange`` converts
+    cost (USD) into value units (0 unless cost-aware).
+    """
+
+    m: int
+    n_units: int
+    n_types: int
+    names: tuple[str, ...]
+    rounds_left: IntArray
+    channels: IntArray
+    in_flight: IntArray
+    made: IntArray
+    reserve_rounds: IntArray
+    value: FloatArray
+    remaining: FloatArray
+    class_index: IntArray
+    salvo_track: IntArray
+    qualifies: np.ndarray
+    state_ok: np.ndarray
+    pk_ok: np.ndarray
+    exchange: float
+
+
+def cycle_state(doc: Doctrine, candidates: Candidates, assessment: ThreatAssessment,
+                rounds: IntArray, free_channels: IntArray, engaged: IntArray,
+                engagements_made: IntArray | None, capacity: IntArray | None,
+                prior_survival: FloatArray | None) -> CycleState:
+    """The ``CycleState`` of ``assign``'s arguments (the inputs are not modified)."""
+    m = len(assessment)
+    rounds_left = np.array(rounds, np.int64, copy=True)
+    n_units, n_types = rounds_left.shape
+    channels = np.array(free_channels, np.int64, copy=True).reshape(n_units)
+    in_flight = np.asarray(engaged, np.int64).reshape(m)
+    made = in_flight if engagements_made is None else np.asarray(engagements_made,
+                                                                 np.int64).reshape(m)
+    cap = rounds_left.copy() if capacity is None else np.asarray(capacity, np.int64)
+    names = candidates.interceptor_names or tuple(f"type{k}" for k in range(n_types))
+    reserve_rounds = np.ceil(
+        cap * np.array([doc.reserve_fraction.get(nm, 0.0) for nm in names])[None, :] - 1e-9
+    ).astype(np.int64)
+    value = np.asarray(assessment.value, float).reshape(m)
+    remaining = value * (
+        1.0 if prior_survival is None else np.asarray(prior_survival, float))
+    class_index = np.asarray(assessment.class_index, np.int64).reshape(m)
+    salvo_by_class = np.array([doc.salvo_for(c) for c in THREAT_CLASSES], np.int64)
+    reserve_class = np.array([c in _RESERVE_CLASSES for c in THREAT_CLASSES], bool)
+    qualifies = reserve_class[class_index] | (value >= doc.reserve_release_value)
+    state_ok = made < doc.max_engagements_per_threat
+    if doc.policy == "shoot_look_shoot":
+        state_ok &= in_flight == 0
+    return CycleState(
+        m=m, n_units=n_units, n_types=n_types, names=tuple(names), rounds_left=rounds_left,
+        channels=channels, in_flight=in_flight, made=made, reserve_rounds=reserve_rounds,
+        value=value, remaining=remaining, class_index=class_index,
+        salvo_track=salvo_by_class[class_index],
+        qualifies=qualifies, state_ok=state_ok, pk_ok=candidates.pk >= doc.min_pk,
+        exchange=1.0 / doc.cost_per_value_usd if doc.cost_aware else 0.0)
+
+
+@dataclass(frozen=True)
 class GreedyAssigner:
     """Global maximum-marginal-return weapon assigner (see the module docstring).
 
@@ -76,37 +145,17 @@ class GreedyAssigner:
         -------
         Assignments (the inputs are not modified).
         """
-        doc = self.doctrine
-        m = len(assessment)
-        rounds_left = np.array(rounds, np.int64, copy=True)
-        n_units, n_types = rounds_left.shape
-        channels = np.array(free_channels, np.int64, copy=True).reshape(n_units)
-        in_flight = np.asarray(engaged, np.int64).reshape(m)
-        made = in_flight if engagements_made is None else np.asarray(engagements_made,
-                                                                     np.int64).reshape(m)
-        cap = rounds_left.copy() if capacity is None else np.asarray(capacity, np.int64)
-        names = candidates.interceptor_names or tuple(f"type{k}" for k in range(n_types))
-        reserve_rounds = np.ceil(
-            cap * np.array([doc.reserve_fraction.get(nm, 0.0) for nm in names])[None, :] - 1e-9
-        ).astype(np.int64)
-        value = np.asarray(assessment.value, float).reshape(m)
-        remaining = value * (
-            1.0 if prior_survival is None else np.asarray(prior_survival, float))
-        class_index = np.asarray(assessment.class_index, np.int64).reshape(m)
-        salvo_by_class = np.array([doc.salvo_for(c) for c in THREAT_CLASSES], np.int64)
-        reserve_class = np.array([c in _RESERVE_CLASSES for c in THREAT_CLASSES], bool)
-        salvo_track = salvo_by_class[class_index]
-        qualifies = reserve_class[class_index] | (value >= doc.reserve_release_value)
+        st = cycle_state(self.doctrine, candidates, assessment, rounds, free_channels, engaged,
+                         engagements_made, capacity, prior_survival)
+        m, rounds_left, channels, remaining = st.m, st.rounds_left, st.channels, st.remaining
+        salvo_track, qualifies, reserve_rounds = st.salvo_track, st.qualifies, st.reserve_rounds
+        state_ok, pk_ok, exchange = st.state_ok, st.pk_ok, st.exchange
+        class_index, in_flight, made, names = st.class_index, st.in_flight, st.made, st.names
 
         j, u, k = candidates.track_slot, candidates.unit, candidates.interceptor_type
         p = candidates.pk
         cost = candidates.cost_usd
         by_track = _TrackIndex(j, m)
-        state_ok = made < doc.max_engagements_per_threat
-        if doc.policy == "shoot_look_shoot":
-            state_ok &= in_flight == 0
-        pk_ok = p >= doc.min_pk
-        exchange = 1.0 / doc.cost_per_value_usd if doc.cost_aware else 0.0
         # Per candidate, what does not change while the cycle's engagements are chosen.
         static_ok = pk_ok & state_ok[j]
         reserve_c = np.where(qualifies[j], 0, reserve_rounds[u, k])

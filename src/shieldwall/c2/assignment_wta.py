@@ -1,6 +1,7 @@
 """The static WTA solvers of ``c2.wta`` as an engine assigner (one adapter).
 
-Each battle-management cycle becomes a static instance of DESIGN.md section 6.4's problem:
+Each battle-management cycle becomes a static instance of the WTA problem of
+``docs/formats.md`` section 8:
 
 * weapon types ``i`` are the (fire unit, interceptor type) pairs of the cycle's candidates, with
   ``n_i`` = the rounds on hand less the doctrine's reserve;
@@ -22,10 +23,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from shieldwall.c2.assignment import _RESERVE_CLASSES, GreedyAssigner, _TrackIndex
+from shieldwall.c2.assignment import GreedyAssigner, _TrackIndex, cycle_state
 from shieldwall.c2.types import Assignments, Candidates, Doctrine, ThreatAssessment
 from shieldwall.c2.wta import solve_wta
-from shieldwall.core.types import THREAT_CLASSES, FloatArray, IntArray
+from shieldwall.core.types import FloatArray, IntArray
 
 
 def total_net_gain(a: Assignments) -> float:
@@ -58,32 +59,15 @@ class WTAAssigner:
                              engagements_made=engagements_made, capacity=capacity,
                              prior_survival=prior_survival)
         doc = self.doctrine
-        m = len(assessment)
-        rounds_left = np.array(rounds, np.int64, copy=True)
-        n_units, n_types = rounds_left.shape
-        channels = np.array(free_channels, np.int64, copy=True).reshape(n_units)
-        in_flight = np.asarray(engaged, np.int64).reshape(m)
-        made = in_flight if engagements_made is None else np.asarray(engagements_made,
-                                                                     np.int64).reshape(m)
-        cap = rounds_left.copy() if capacity is None else np.asarray(capacity, np.int64)
-        names = candidates.interceptor_names or tuple(f"type{k}" for k in range(n_types))
-        reserve_rounds = np.ceil(
-            cap * np.array([doc.reserve_fraction.get(nm, 0.0) for nm in names])[None, :] - 1e-9
-        ).astype(np.int64)
-        value = np.asarray(assessment.value, float).reshape(m)
-        remaining = value * (1.0 if prior_survival is None
-                             else np.asarray(prior_survival, float))
-        class_index = np.asarray(assessment.class_index, np.int64).reshape(m)
-        salvo_track = np.array([doc.salvo_for(c) for c in THREAT_CLASSES], np.int64)[class_index]
-        reserve_class = np.array([c in _RESERVE_CLASSES for c in THREAT_CLASSES], bool)
-        qualifies = reserve_class[class_index] | (value >= doc.reserve_release_value)
-        state_ok = made < doc.max_engagements_per_threat
-        if doc.policy == "shoot_look_shoot":
-            state_ok &= in_flight == 0
+        st = cycle_state(doc, candidates, assessment, rounds, free_channels, engaged,
+                         engagements_made, capacity, prior_survival)
+        m, n_types, rounds_left, channels = st.m, st.n_types, st.rounds_left, st.channels
+        remaining, salvo_track, qualifies = st.remaining, st.salvo_track, st.qualifies
+        reserve_rounds, state_ok = st.reserve_rounds, st.state_ok
+        in_flight, made, names = st.in_flight, st.made, st.names
         j, u, k, p = (candidates.track_slot, candidates.unit, candidates.interceptor_type,
                       candidates.pk)
-        pk_ok = p >= doc.min_pk
-        exchange = 1.0 / doc.cost_per_value_usd if doc.cost_aware else 0.0
+        pk_ok, exchange = st.pk_ok, st.exchange
         usable_c = rounds_left[u, k] - np.where(qualifies[j], 0, reserve_rounds[u, k])
         ok = pk_ok & state_ok[j] & (channels[u] > 0) & (usable_c >= 1) & (remaining[j] > 0)
         if not ok.any():
