@@ -34,6 +34,10 @@ CSV_CASES = {
     # IMM's duplicate-track merge (numpy LinAlgError escaped; 1e-3 m and more are fine)
     "micro-range-duplicates": b"time_s,range_m,azimuth_rad,elevation_rad\n0,1e-6,0.3,0.2\n"
                               b"0,1e-6,0.3,0.2\n",
+    # 10,000 identical detections in one scan: the duplicate merge listed all ~5e7 pairs of
+    # the new tracks ((49,995,000, 3, 3) array: MemoryError under the harness's cap)
+    "identical-10000": b"time_s,range_m,azimuth_rad,elevation_rad\n"
+                       + b"0,36400.5,0.588,0.1378\n" * 10_000,
 }
 
 

@@ -56,7 +56,7 @@ tracker never reads ``truth_index``; ``UpdateLog`` rows let the caller join trut
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from functools import cached_property
 from typing import Any, Literal, cast
@@ -64,7 +64,7 @@ from typing import Any, Literal, cast
 import numpy as np
 
 from shieldwall.core.errors import ShieldwallError
-from shieldwall.core.types import FloatArray, IntArray
+from shieldwall.core.types import BoolArray, FloatArray, IntArray
 from shieldwall.geo import EARTH_GM_M3_S2, EARTH_OMEGA_RAD_S
 from shieldwall.tracking.classify import KinematicClassifier
 from shieldwall.tracking.imm_kernels import (
@@ -72,7 +72,7 @@ from shieldwall.tracking.imm_kernels import (
     MODEL_CT,
     MODEL_CV,
     N_MODEL_PARAMS,
-    close_pairs,
+    close_pairs_chunk,
     combine,
     confirm_delete,
     ekf_measure,
@@ -818,34 +818,20 @@ class ImmTracker:
         difference inside the ``merge_probability`` chi-square gate of ``P_a + P_b`` (3 dof)
         and velocities within ``merge_velocity_mps``. Keeps the confirmed one, then the one
         with the higher score (duplicates arise when a track coasts out of its target's gate
-        and a new one starts on it; JPDA would otherwise share detections between them)."""
+        and a new one starts on it; JPDA would otherwise share detections between them).
+        The decisions are ``_merge_drops``'s (bounded memory, linear in coincident tracks)."""
         live = table.active()
         if live.size < 2:
             return
         pos = table.x[live, 0:3]
         var = np.trace(table.P[live, 0:3, 0:3], axis1=1, axis2=2)
         radius = min(float(np.sqrt(self._merge_threshold * 2.0 * var.max())), 10_000.0)
-        pairs = close_pairs(np.ascontiguousarray(pos), radius)
-        if pairs.size == 0:
-            return
-        a, b = pairs[:, 0], pairs[:, 1]
-        dp = pos[a] - pos[b]
-        S = table.P[live[a], 0:3, 0:3] + table.P[live[b], 0:3, 0:3]
-        try:
-            sol = np.linalg.solve(S, dp[:, :, None])[:, :, 0]
-        except np.linalg.LinAlgError:  # singular P_a + P_b (detections at micrometre range)
-            sol = np.einsum("pij,pj->pi", np.linalg.pinv(S), dp)
-        d2 = np.einsum("pi,pi->p", dp, sol)
-        dv = np.linalg.norm(table.x[live[a], 3:6] - table.x[live[b], 3:6], axis=1)
-        same = (d2 <= self._merge_threshold) & (dv <= self.merge_velocity_mps)
-        if not same.any():
-            return
         rank = (table.status[live].astype(float) * 1e6 + np.clip(table.score[live], -1e5, 1e5)
                 + 1e-6 * table.hits[live])
-        a, b = a[same], b[same]
-        loser = np.where(rank[a] >= rank[b], b, a)
-        winner = np.where(rank[a] >= rank[b], a, b)
-        drop = np.unique(loser[~np.isin(winner, loser)])  # never drop both of a pair
+        drop = _merge_drops(pos, table.x[live, 3:6], table.P[live, 0:3, 0:3], rank, radius,
+                            self._merge_threshold, self.merge_velocity_mps)
+        if drop is None:
+            return
         slots = live[drop]
         conf = slots[table.status[slots] == CONFIRMED]
         self._free(table, slots[table.status[slots] == TENTATIVE], False, log)
@@ -976,6 +962,201 @@ def _gate(z: FloatArray, zhat: FloatArray, S: FloatArray, threshold: float
     d2 = np.einsum("pi,pij,pj->p", nu, S_inv[ti], nu)
     ok = d2 <= threshold
     return ti[ok].astype(np.int64), dj[ok].astype(np.int64), d2[ok], S_inv
+
+
+_MERGE_CHUNK = 1 << 16  # candidate pairs tested at a time by _merge_drops
+
+
+def _merge_drops(pos: FloatArray, vel: FloatArray, P3: FloatArray, rank: FloatArray,
+                 radius: float, threshold: float, max_dv: float, chunk: int = _MERGE_CHUNK
+                 ) -> IntArray | None:
+    """Which of n live tracks the duplicate merge deletes (indices into the n, ascending), or
+    None when no pair is a duplicate at all.
+
+    The rule: the candidate pairs ``a < b`` are those ``close_pairs(pos, radius)`` finds; a
+    pair is a duplicate when ``d2 = dp^T (P3_a + P3_b)^-1 dp <= threshold`` (``dp = pos_a -
+    pos_b``; ``np.linalg.solve``, or ``pinv`` for every pair once one sum is singular) and
+    ``|vel_a - vel_b| <= max_dv``; its loser is ``b`` if ``rank_a >= rank_b``, else ``a``; a
+    track is deleted when it loses some duplicate pair whose winner loses none.
+
+    When the candidate pairs fit in one ``chunk`` (the usual case) they are tested at once.
+    Otherwise listing them could cost ``k^2`` for ``k`` coincident tracks (10,000 identical
+    detections: 5e7 pairs, a MemoryError). So tracks that are bitwise identical in position,
+    velocity, covariance and rank (and finite) are collapsed to one group first: every pair of
+    two groups has the same test result (the arithmetic is symmetric in the pair's order), and
+    so has every pair inside a group (its test is that of the group's self-pair: ``dp = 0``,
+    ``2 P3``). The rule is then applied on the groups through index thresholds; the candidate group
+    pairs are streamed ``chunk`` at a time (``imm_kernels.close_pairs_chunk``) so memory stays
+    bounded. Same decisions, bit for bit, as testing every pair (tests/test_imm_merge.py)."""
+    n = pos.shape[0]
+    if n < 2 or not radius >= 0.0:  # (a NaN radius finds no pair)
+        return None
+    pos = np.ascontiguousarray(pos)
+    pairs, a_next, _ = close_pairs_chunk(pos, np.argsort(pos[:, 0], kind="mergesort"), radius,
+                                         0, 1, chunk)
+    if a_next == n:  # every candidate pair in one chunk (the usual case): the rule directly
+        if pairs.size == 0:
+            return None
+        a, b = pairs[:, 0], pairs[:, 1]
+        same = _duplicate_pairs(pos, vel, P3, a, b, threshold, max_dv)
+        if not same.any():
+            return None
+        a, b = a[same], b[same]
+        loser = np.where(rank[a] >= rank[b], b, a)
+        winner = np.where(rank[a] >= rank[b], a, b)
+        drops: IntArray = np.unique(loser[~np.isin(winner, loser)])  # never both of a pair
+        return drops
+    # -- groups of bitwise-identical finite tracks (others alone) ---------------------------
+    key = np.concatenate([pos, vel, P3.reshape(n, 9), rank[:, None]], axis=1)
+    finite = np.isfinite(key).all(axis=1)
+    group = np.arange(n)
+    fin = np.flatnonzero(finite)
+    if fin.size > 1:
+        rows = np.ascontiguousarray(key[fin]).view(np.dtype((np.void, key.dtype.itemsize * 16)))
+        _, first, inverse = np.unique(rows[:, 0], return_index=True, return_inverse=True)
+        group[fin] = fin[first][inverse.reshape(-1)]
+    reps, gid = np.unique(group, return_inverse=True)  # reps: each group's lowest index
+    gid = gid.reshape(-1)
+    g = reps.size
+    size = np.bincount(gid, minlength=g)
+    gmax = np.full(g, -1, np.int64)
+    np.maximum.at(gmax, gid, np.arange(n))
+    gmin = reps
+    grank = rank[reps]
+    gnan = np.isnan(grank)
+    gpos = np.ascontiguousarray(pos[reps])
+    order = np.argsort(gpos[:, 0], kind="mergesort")
+    selfs = np.flatnonzero(size > 1)
+
+    def stream(use_pinv: bool) -> Iterator[tuple[IntArray, IntArray, BoolArray]]:
+        """(group a, group b, duplicate) per candidate group pair, a chunk at a time."""
+        for at in range(0, selfs.size, chunk):
+            sg = selfs[at:at + chunk]
+            yield sg, sg, test(sg, sg, use_pinv)
+        a, b = 0, 1
+        while a < g:
+            pairs, a, b = close_pairs_chunk(gpos, order, radius, a, b, chunk)
+            if pairs.size:
+                ga, gb = pairs[:, 0], pairs[:, 1]
+                yield ga, gb, test(ga, gb, use_pinv)
+
+    def test(ga: IntArray, gb: IntArray, use_pinv: bool) -> BoolArray:
+        return _duplicate_pairs(pos, vel, P3, reps[ga], reps[gb], threshold, max_dv,
+                                use_pinv)
+
+    # -- pass 1: who loses some duplicate pair ------------------------------------------------
+    # member i of group G loses when: full[G] (a higher-ranked group), i > lo[G] (an equal
+    # rank partner of lower index; rank_a >= rank_b keeps a), i < hi[G] (a NaN rank: the
+    # comparison is False, so the lower index loses)
+    big = np.int64(n)
+    use_pinv = False
+    while True:
+        full = np.zeros(g, bool)
+        lo = np.full(g, big)
+        hi = np.full(g, -1, np.int64)
+        any_same = False
+        # the duplicate pairs, kept for pass 2 up to a few chunks (else streamed again)
+        kept: list[tuple[IntArray, IntArray, BoolArray]] | None = []
+        n_kept = 0
+        try:
+            for ga, gb, same in stream(use_pinv):
+                if not same.any():
+                    continue
+                any_same = True
+                if kept is not None:
+                    n_kept += int(same.sum())
+                    if n_kept <= 4 * chunk:
+                        kept.append((ga[same], gb[same], same[same]))
+                    else:
+                        kept = None
+                _loser_bounds(ga[same], gb[same], grank, gnan, gmin, gmax, full, lo, hi)
+        except np.linalg.LinAlgError:  # singular P_a + P_b (detections at micrometre range)
+            if use_pinv:
+                raise
+            use_pinv = True
+            continue
+        break
+    if not any_same:
+        return None
+    members = np.arange(n)
+    loser = full[gid] | (members > lo[gid]) | (members < hi[gid])
+    # -- pass 2: losers whose winner loses nothing -------------------------------------------
+    nl = np.flatnonzero(~loser)
+    nl_gid = gid[nl]
+    has_nl = np.bincount(nl_gid, minlength=g) > 0
+    min_nl = np.full(g, big)
+    np.minimum.at(min_nl, nl_gid, nl)
+    max_nl = np.full(g, -1, np.int64)
+    np.maximum.at(max_nl, nl_gid, nl)
+    dfull = np.zeros(g, bool)
+    dlo = np.full(g, big)
+    dhi = np.full(g, -1, np.int64)
+    chunks = kept if kept is not None else stream(use_pinv)
+    for ga, gb, same in chunks:
+        if same.any():
+            _drop_bounds(ga[same], gb[same], grank, gnan, has_nl, min_nl, max_nl, dfull, dlo,
+                         dhi)
+    drop = dfull[gid] | (members > dlo[gid]) | (members < dhi[gid])
+    return np.flatnonzero(drop)
+
+
+def _duplicate_pairs(pos: FloatArray, vel: FloatArray, P3: FloatArray, a: IntArray,
+                     b: IntArray, threshold: float, max_dv: float, use_pinv: bool | None = None
+                     ) -> BoolArray:
+    """The duplicate test of the pairs ``(a, b)`` (``_merge_drops``). ``use_pinv`` None:
+    ``solve``, or ``pinv`` for all of them when some ``P3_a + P3_b`` is singular."""
+    dp = pos[a] - pos[b]
+    S = P3[a] + P3[b]
+    if use_pinv:
+        sol = np.einsum("pij,pj->pi", np.linalg.pinv(S), dp)
+    else:
+        try:
+            sol = np.linalg.solve(S, dp[:, :, None])[:, :, 0]
+        except np.linalg.LinAlgError:  # singular P_a + P_b (detections at micrometre range)
+            if use_pinv is not None:
+                raise
+            sol = np.einsum("pij,pj->pi", np.linalg.pinv(S), dp)
+    d2 = np.einsum("pi,pi->p", dp, sol)
+    dv = np.linalg.norm(vel[a] - vel[b], axis=1)
+    same: BoolArray = (d2 <= threshold) & (dv <= max_dv)
+    return same
+
+
+def _loser_bounds(ga: IntArray, gb: IntArray, grank: FloatArray, gnan: BoolArray,
+                  gmin: IntArray, gmax: IntArray, full: BoolArray, lo: IntArray,
+                  hi: IntArray) -> None:
+    """Pass 1 of ``_merge_drops`` over duplicate group pairs ``(ga, gb)`` (in place)."""
+    selfp = ga == gb
+    nan = ~selfp & (gnan[ga] | gnan[gb])
+    gt = ~selfp & ~nan & (grank[ga] > grank[gb])
+    lt = ~selfp & ~nan & (grank[ga] < grank[gb])
+    eq = ~selfp & ~nan & ~gt & ~lt
+    full[gb[gt]] = True
+    full[ga[lt]] = True
+    np.minimum.at(lo, ga[selfp], gmin[ga[selfp]])
+    np.minimum.at(lo, ga[eq], gmin[gb[eq]])
+    np.minimum.at(lo, gb[eq], gmin[ga[eq]])
+    np.maximum.at(hi, ga[nan], gmax[gb[nan]])
+    np.maximum.at(hi, gb[nan], gmax[ga[nan]])
+
+
+def _drop_bounds(ga: IntArray, gb: IntArray, grank: FloatArray, gnan: BoolArray,
+                 has_nl: BoolArray, min_nl: IntArray, max_nl: IntArray, dfull: BoolArray,
+                 dlo: IntArray, dhi: IntArray) -> None:
+    """Pass 2 of ``_merge_drops``: as ``_loser_bounds`` with each group's members that lose
+    no pair (``has_nl``, ``min_nl``, ``max_nl``) as the only winners that count."""
+    selfp = ga == gb
+    nan = ~selfp & (gnan[ga] | gnan[gb])
+    gt = ~selfp & ~nan & (grank[ga] > grank[gb])
+    lt = ~selfp & ~nan & (grank[ga] < grank[gb])
+    eq = ~selfp & ~nan & ~gt & ~lt
+    dfull[gb[gt & has_nl[ga]]] = True
+    dfull[ga[lt & has_nl[gb]]] = True
+    np.minimum.at(dlo, ga[selfp], min_nl[ga[selfp]])
+    np.minimum.at(dlo, ga[eq], min_nl[gb[eq]])
+    np.minimum.at(dlo, gb[eq], min_nl[ga[eq]])
+    np.maximum.at(dhi, ga[nan], max_nl[gb[nan]])
+    np.maximum.at(dhi, gb[nan], max_nl[ga[nan]])
 
 
 def _gnn_cluster(ti: IntArray, dj: IntArray, cost: FloatArray) -> IntArray:

@@ -724,6 +724,40 @@ def close_pairs(pos: FloatArray, radius: float) -> np.ndarray:
 
 
 @njit(cache=True, error_model="numpy")
+def close_pairs_chunk(pos: FloatArray, order: np.ndarray, radius: float, start_a: int,
+                      start_b: int, cap: int) -> tuple[np.ndarray, int, int]:
+    """The pairs of ``close_pairs`` (same sweep, same test) at most ``cap`` at a time:
+    ``order`` is ``argsort(pos[:, 0], kind="mergesort")`` and ``(start_a, start_b)`` the
+    sweep position to resume from (``(0, 1)`` at first). Returns the pairs and the position
+    after them; the sweep is done when that position's ``a`` is ``n``."""
+    n = pos.shape[0]
+    r2 = radius * radius
+    out = np.empty((cap, 2), np.int64)
+    c = 0
+    a = start_a
+    b = start_b
+    while a < n:
+        i = order[a]
+        while b < n:
+            j = order[b]
+            d0 = pos[j, 0] - pos[i, 0]
+            if d0 > radius:
+                break
+            if c == cap:
+                return out, a, b
+            d1 = pos[j, 1] - pos[i, 1]
+            d2 = pos[j, 2] - pos[i, 2]
+            if d0 * d0 + d1 * d1 + d2 * d2 <= r2:
+                out[c, 0] = min(i, j)
+                out[c, 1] = max(i, j)
+                c += 1
+            b += 1
+        a += 1
+        b = a + 1
+    return out[:c].copy(), n, n
+
+
+@njit(cache=True, error_model="numpy")
 def confirm_delete(status: np.ndarray, track_id: np.ndarray, score: FloatArray,
                    score_max: FloatArray, misses: np.ndarray, opportunities: np.ndarray,
                    history: np.ndarray, use_score: bool, up: float, low: float,
