@@ -1,0 +1,1 @@
+"""One reference check per module; each exposes ``CHECK`` (``validation.types.Check``)."""
