@@ -26,6 +26,12 @@ SENSOR_CASES = {
                   b"*a3, *a3, *a3, *a3, *a3, *a3], &a5 [*a4, *a4, *a4, *a4, *a4, *a4, *a4, *a4, "
                   b"*a4], &a6 [*a5, *a5, *a5, *a5, *a5, *a5, *a5, *a5, *a5]]\n",
     "nul-byte": b"sigma_range_m: 20.0\n\x00\n",
+    # finding 6: a 1e308 velocity prior overflowed squaring it in the track initiation
+    # (OverflowError escaped, exit 1); huge or tiny sigmas made infinite or zero covariances
+    "huge-initial-velocity-std": b"tracker:\n  initial_velocity_std_mps: 1.0e+308\n",
+    "huge-sigma-range": b"sigma_range_m: 1.0e+200\n",
+    "tiny-sigma-range": b"sigma_range_m: 1.0e-300\n",
+    "huge-process-noise": b"tracker:\n  maneuver_q_m2_s3: 1.0e+300\n",
 }
 
 

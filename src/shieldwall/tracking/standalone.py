@@ -78,7 +78,13 @@ Whole = Annotated[int, Strict()]
 
 
 class TrackerOptions(BaseModel):
-    """Tracker choices of SENSOR.yaml's ``tracker`` block."""
+    """Tracker choices of SENSOR.yaml's ``tracker`` block.
+
+    Every standard deviation and noise density is bounded on both sides so that its square
+    and the covariances built from it stay finite and invertible in float64 (fuzz finding 6:
+    ``initial_velocity_std_mps: 1e308`` overflowed in the track initiation); the bounds are
+    far outside any physical value.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     association: Literal["gnn", "jpda"] = "gnn"
@@ -91,14 +97,14 @@ class TrackerOptions(BaseModel):
     # against 5 s in a maneuver mode keeps the turn modes' share (and the mixture spread they
     # add to the covariance) small on straight legs while a 3 g turn is still picked up
     # within a scan or two.
-    cv_q_m2_s3: Real = Field(default=0.001, gt=0)
-    maneuver_q_m2_s3: Real = Field(default=30.0, gt=0)
-    cv_sojourn_s: Real = Field(default=60.0, gt=0)
-    maneuver_sojourn_s: Real = Field(default=5.0, gt=0)
-    initial_velocity_std_mps: Real = Field(default=300.0, gt=0)
+    cv_q_m2_s3: Real = Field(default=0.001, ge=1e-12, le=1e9)
+    maneuver_q_m2_s3: Real = Field(default=30.0, ge=1e-12, le=1e9)
+    cv_sojourn_s: Real = Field(default=60.0, ge=1e-3, le=1e9)
+    maneuver_sojourn_s: Real = Field(default=5.0, ge=1e-3, le=1e9)
+    initial_velocity_std_mps: Real = Field(default=300.0, ge=1e-3, le=1e5)
     false_confirm_probability: Real = Field(default=1e-4, gt=0, lt=1)
     gate_probability: Real = Field(default=0.9999, gt=0, lt=1)
-    score_drop: Real = Field(default=7.0, gt=0)
+    score_drop: Real = Field(default=7.0, gt=0, le=1e6)
     delete_misses: Whole = Field(default=4, ge=1, le=1000)
 
     @field_validator("models")
@@ -125,19 +131,19 @@ class SensorConfig(BaseModel):
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    sigma_range_m: Real = Field(default=20.0, gt=0)
-    sigma_azimuth_rad: Real = Field(default=0.002, gt=0, le=math.pi)
-    sigma_elevation_rad: Real = Field(default=0.002, gt=0, le=math.pi)
-    sigma_range_rate_mps: Real = Field(default=1.0, gt=0)
+    sigma_range_m: Real = Field(default=20.0, ge=1e-3, le=1e6)
+    sigma_azimuth_rad: Real = Field(default=0.002, ge=1e-9, le=math.pi)
+    sigma_elevation_rad: Real = Field(default=0.002, ge=1e-9, le=math.pi)
+    sigma_range_rate_mps: Real = Field(default=1.0, ge=1e-6, le=1e5)
     detection_probability: Real = Field(default=0.9, gt=0, le=1)
-    clutter_per_scan: Real = Field(default=20.0, ge=0)
+    clutter_per_scan: Real = Field(default=20.0, ge=0, le=1e5)
     max_range_m: Real = Field(default=180_000.0, gt=0, le=1e9)
     # At most an hour: tracks coast for 8 scan periods, and a coast predicts across the gap.
     scan_period_s: Real = Field(default=1.0, gt=0, le=3600)
-    min_range_m: Real = Field(default=0.0, ge=0)
+    min_range_m: Real = Field(default=0.0, ge=0, le=1e9)
     min_elevation_rad: Real = Field(default=0.0, ge=-math.pi / 2, le=math.pi / 2)
     max_elevation_rad: Real = Field(default=math.pi / 2, ge=-math.pi / 2, le=math.pi / 2)
-    clutter_max_range_rate_mps: Real = Field(default=500.0, gt=0)
+    clutter_max_range_rate_mps: Real = Field(default=500.0, gt=0, le=1e5)
     tracker: TrackerOptions = Field(default_factory=TrackerOptions)
 
     @model_validator(mode="after")
