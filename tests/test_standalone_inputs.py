@@ -27,6 +27,7 @@ from shieldwall.c2.wta import (
 from shieldwall.c2.wta_exact import OPTIMALITY_GAP, exact_wta
 from shieldwall.c2.wta_heuristic import heuristic_wta
 from shieldwall.cli import app
+from shieldwall.core.errors import InputError
 from shieldwall.tracking.standalone import run_tracker
 
 runner = CliRunner()
@@ -71,6 +72,33 @@ def test_bad_detections_exit_2_with_line_and_field(tmp_path: Path, csv: bytes, w
     assert not (tmp_path / "t.csv").exists()
 
 
+def test_too_many_detections_are_refused_before_and_while_parsing(tmp_path: Path) -> None:
+    """Fuzz finding 7: a 1.7 GB CSV was read whole into Python lists (MemoryError, exit 1).
+    The line count refuses a file over the cap before parsing, the row count while parsing;
+    ``--max-detections`` below 1 is a command-line error."""
+    rows = b"".join(b"%d,1000,0.1,0.1\n" % i for i in range(6))
+    dets = tmp_path / "d.csv"
+    dets.write_bytes(HEADER + rows)
+    out = tmp_path / "t.csv"
+    for cap, code in ((5, 2), (6, 0)):
+        result = runner.invoke(app, ["track", str(dets), "-o", str(out), "--max-detections",
+                                     str(cap)])
+        assert result.exit_code == code, result.output
+        assert out.exists() == (code == 0)
+        if code == 2:
+            assert result.stderr.startswith(f"error: {dets}: 7 lines, more than 5 detections")
+    assert len(read_detections_csv(dets, max_detections=6).time_s) == 6
+    # Old-Mac line ends (CR only) have no newline to count: the cap holds while parsing.
+    cr_only = tmp_path / "cr.csv"
+    cr_only.write_bytes((HEADER + rows).replace(b"\n", b"\r"))
+    assert len(read_detections_csv(cr_only, max_detections=6).time_s) == 6
+    with pytest.raises(InputError, match="more than 5 detections") as err:
+        read_detections_csv(cr_only, max_detections=5)
+    assert err.value.line == 7
+    result = runner.invoke(app, ["track", str(dets), "-o", str(out), "--max-detections", "0"])
+    assert result.exit_code == 2 and "--max-detections" in result.stderr
+
+
 def test_a_byte_order_mark_is_accepted(tmp_path: Path) -> None:
     plain = tmp_path / "plain.csv"
     plain.write_bytes(HEADER + ROW + b"1,1010,0.1,0.1\n")
@@ -92,7 +120,8 @@ def test_a_byte_order_mark_is_accepted(tmp_path: Path) -> None:
     (b"min_elevation_rad: 1.0\nmax_elevation_rad: 0.5\n", "field 'min_elevation_rad'",
      "expected min_elevation_rad < max_elevation_rad"),
     (b"max_elevation_rad: -0.1\n", "field 'max_elevation_rad'", "must be below"),
-    (b"sigma_azimuth_rad: -0.01\n", "line 1, field 'sigma_azimuth_rad'", "greater than 0"),
+    (b"sigma_azimuth_rad: -0.01\n", "line 1, field 'sigma_azimuth_rad'",
+     "greater than or equal to 0.000000001"),
     (b"detection_probability: 0\n", "field 'detection_probability'", "greater than 0"),
     (b"detection_probability: 1.2\n", "field 'detection_probability'", "less than or equal"),
     (b"clutter_per_scan: -1\n", "field 'clutter_per_scan'", "greater than or equal to 0"),

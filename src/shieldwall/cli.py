@@ -539,6 +539,9 @@ def track(
         "--association", help="gnn or jpda (overrides SENSOR.yaml).")] = None,
     filter_: Annotated[str | None, typer.Option(
         "--filter", help="ekf or ukf (overrides SENSOR.yaml).")] = None,
+    max_detections: Annotated[int, typer.Option(
+        "--max-detections", help="Refuse a CSV with more rows than this (exit 2).")
+    ] = 10_000_000,
 ) -> None:
     """Track radar detections alone: confirmed tracks at every scan to a CSV."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
@@ -568,7 +571,10 @@ def track(
                 raise InputError("<command line>", f"{first['msg']}",
                                  field="--" + str(first["loc"][0])) from None
             config = config.model_copy(update={"tracker": options})
-        dets = read_detections_csv(detections)
+        if max_detections < 1:
+            raise InputError("<command line>", f"--max-detections must be >= 1, got "
+                             f"{max_detections}", field="--max-detections")
+        dets = read_detections_csv(detections, max_detections=max_detections)
     console = Console(stderr=True)
     with Progress(TextColumn("tracking"), BarColumn(), TextColumn("{task.completed}/{task.total}"
                   " scans"), TimeRemainingColumn(), console=console, transient=True) as bar:

@@ -85,7 +85,8 @@ def mutated_document(draw: st.DrawFn, base: dict[str, Any], max_ops: int = 4,
                 # an int times an int: a huge int (10**400) must not overflow the harness
                 st.just(value * (10**6 if isinstance(value, int) else 1e6)
                         if isinstance(value, int | float) else 1e6),
-                st.just(value + 0.5 if isinstance(value, int | float) else 0.5)))
+                st.just(value + (1 if isinstance(value, int) else 0.5)
+                        if isinstance(value, int | float) else 0.5)))
         elif op == "string":
             parent[key] = draw(st.one_of(st.sampled_from(STRINGS), st.sampled_from(CATALOG_NAMES),
                                          st.text(min_size=1, max_size=20)))

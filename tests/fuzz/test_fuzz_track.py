@@ -95,8 +95,8 @@ def mutated_csv(draw: st.DrawFn) -> bytes:
             "extra_column", "rename_column", "reorder", "swap_rows", "dup_rows", "drop_rows",
             "short_row", "long_row", "header_only", "empty", "blank_lines", "many_rows",
             "same_time", "negative_range", "huge_gap", "whitespace_header", "quote"]))
-        if op == "field" and rows:
-            r = draw(st.integers(0, len(rows) - 1))
+        if op == "field" and any(rows):
+            r = draw(st.sampled_from([i for i, row in enumerate(rows) if row]))
             c = draw(st.integers(0, len(rows[r]) - 1))
             rows[r][c] = draw(st.one_of(st.sampled_from(FIELD_VALUES),
                                         st.floats().map(repr), st.text(max_size=8)))
