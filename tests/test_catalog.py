@@ -212,11 +212,11 @@ def test_interceptors_can_fly_out_to_their_envelopes(catalog: Catalog) -> None:
 def test_table_rows_cover_every_record(catalog: Catalog) -> None:
     rows = catalog_table_rows(catalog)
     expected = sum(len(getattr(catalog, s)) for s in ("systems", "interceptors", "radars",
-                                                      "threats"))
+                                                      "threats", "asset_templates"))
     assert len(rows) == expected
     assert [r.kind for r in rows] == sorted((r.kind for r in rows),
                                             key=["system", "interceptor", "radar",
-                                                 "threat"].index)
+                                                 "threat", "asset"].index)
     by_name = {(r.kind, r.name): r for r in rows}
     patriot = by_name[("system", "patriot")]
     assert "pac3-mse x12" in patriot.summary and "kdhnews.com" in patriot.source
@@ -225,6 +225,6 @@ def test_table_rows_cover_every_record(catalog: Catalog) -> None:
         assert row.source and row.label
         total = sum(row.confidence.values())
         prefix = {"system": "systems", "interceptor": "interceptors", "radar": "radars",
-                  "threat": "threats"}[row.kind]
+                  "threat": "threats", "asset": "asset_templates"}[row.kind]
         assert total == sum(k.startswith(f"{prefix}.{row.name}.") for k in catalog.sources)
     assert np.isfinite([r.figures.get("speed_mps", 0.0) for r in rows]).all()

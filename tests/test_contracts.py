@@ -208,15 +208,25 @@ def test_lethality_contract(world: Any, role: str, name: str) -> None:
 @pytest.mark.parametrize(("role", "name"), registered("damage"))
 def test_damage_contract(world: Any, role: str, name: str) -> None:
     comp = build(role, name, world)
-    a = world.assets
-    impact = a.pos_ecef[0].copy()
-    before = _snapshot(impact, a.pos_ecef, a.radius_m)
-    frac, dist = comp.assess(impact, 1.0e9, a.pos_ecef, a.radius_m)
-    assert _same(before, [impact, a.pos_ecef, a.radius_m])
-    assert frac.shape == dist.shape == (len(a),)
-    np.testing.assert_allclose(frac, 1.0)         # a huge warhead destroys everything
-    frac0, _ = comp.assess(impact, 0.0, a.pos_ecef, a.radius_m)
-    assert (frac0 == 0).all()
+    table = world.components
+    impact = world.assets.pos_ecef[0].copy()
+    state = np.linspace(1.0, 0.5, len(table))
+    before = _snapshot(impact, state, table.pos_ecef, table.radius_m, table.multiplier)
+    new = comp.assess(impact, 1.0e9, table, state, np.random.default_rng(3))
+    assert _same(before, [impact, state, table.pos_ecef, table.radius_m, table.multiplier])
+    assert new.shape == (len(table),) and new.dtype == float
+    np.testing.assert_allclose(new, 0.0, atol=1e-12)   # a huge warhead destroys everything
+    same = comp.assess(impact, 0.0, table, state, np.random.default_rng(3))
+    np.testing.assert_array_equal(same, state)          # no warhead, no damage
+    # determinism, states never rise, and a fixed number of draws per call
+    r1, r2 = np.random.default_rng(9), np.random.default_rng(9)
+    a = comp.assess(impact, 40.0, table, state, r1)
+    b = comp.assess(impact, 40.0, table, state, r2)
+    assert _same([a], [b]) and (a <= state).all() and (a >= 0).all()
+    far = impact + 1e5
+    comp.assess(far, 40.0, table, state, r2)
+    comp.assess(impact, 40.0, table, state, r1)
+    assert r1.random() == r2.random()
 
 
 # ------------------------------------------------------------------- sensors

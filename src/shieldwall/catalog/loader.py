@@ -24,6 +24,7 @@ import yaml
 
 from shieldwall.catalog.types import (
     AirDefenseSystem,
+    AssetTemplate,
     Catalog,
     Interceptor,
     PassiveSensor,
@@ -39,13 +40,14 @@ CONFIDENCE_LEVELS: tuple[str, ...] = ("high", "moderate", "low", "notional")
 UNIT_FACTORS: dict[str, float] = {
     "1": 1.0, "m": 1.0, "km": 1e3, "rad": 1.0, "deg": math.pi / 180.0, "s": 1.0, "min": 60.0,
     "h": 3600.0, "m/s": 1.0, "m2": 1.0, "kg": 1.0, "usd": 1.0, "W": 1.0, "kW": 1e3, "MW": 1e6,
-    "Hz": 1.0, "kHz": 1e3, "MHz": 1e6, "GHz": 1e9, "dB": 1.0, "g": 1.0,
+    "Hz": 1.0, "kHz": 1e3, "MHz": 1e6, "GHz": 1e9, "dB": 1.0, "g": 1.0, "Pa": 1.0, "kPa": 1e3,
 }
 
 _SOURCED_KEYS = frozenset({"value", "unit", "source", "confidence", "note"})
-_SECTIONS: dict[str, type[ThreatType | Radar | PassiveSensor | Interceptor | AirDefenseSystem]] = {
+_SECTIONS: dict[str, type[ThreatType | Radar | PassiveSensor | Interceptor | AirDefenseSystem
+                          | AssetTemplate]] = {
     "threats": ThreatType, "radars": Radar, "passive_sensors": PassiveSensor,
-    "interceptors": Interceptor, "systems": AirDefenseSystem,
+    "interceptors": Interceptor, "systems": AirDefenseSystem, "asset_templates": AssetTemplate,
 }
 
 

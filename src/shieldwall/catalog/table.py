@@ -9,11 +9,18 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import urlparse
 
-from shieldwall.catalog.types import AirDefenseSystem, Catalog, Interceptor, Radar, ThreatType
+from shieldwall.catalog.types import (
+    AirDefenseSystem,
+    AssetTemplate,
+    Catalog,
+    Interceptor,
+    Radar,
+    ThreatType,
+)
 
-KINDS: tuple[str, ...] = ("system", "interceptor", "radar", "threat")
+KINDS: tuple[str, ...] = ("system", "interceptor", "radar", "threat", "asset")
 _SECTION = {"system": "systems", "interceptor": "interceptors", "radar": "radars",
-            "threat": "threats"}
+            "threat": "threats", "asset": "asset_templates"}
 
 
 @dataclass(frozen=True)
@@ -80,6 +87,16 @@ def _threat_figures(t: ThreatType) -> dict[str, float | int | str]:
             "speed_mps": t.speed_mps, "rcs_m2": t.rcs_m2, "cost": _money(t.unit_cost_usd)}
 
 
+def _asset_figures(t: AssetTemplate) -> dict[str, float | int | str]:
+    rules = []
+    for g in t.groups:
+        n = len({c.train or c.name for c in t.components if c.group == g.name})
+        rule = {"capacity": f"capacity {n}" + (f" (N-{g.spare})" if g.spare else ""),
+                "k_out_of_n": f"{g.k} of {n}", "weighted": f"weighted {n}"}[g.rule]
+        rules.append(f"{g.name}: {rule}")
+    return {"components": len(t.components), "function": ", ".join(rules)}
+
+
 def _source_short(catalog: Catalog, prefix: str) -> tuple[str, dict[str, int]]:
     infos = [v for k, v in catalog.sources.items() if k.startswith(prefix)]
     counts = Counter(v["confidence"] for v in infos)
@@ -104,7 +121,7 @@ def catalog_table_rows(catalog: Catalog, kinds: tuple[str, ...] = KINDS) -> list
     rows: list[CatalogRow] = []
     makers: dict[str, Callable[[Any], dict[str, float | int | str]]] = {
         "system": _system_figures, "interceptor": _interceptor_figures,
-        "radar": _radar_figures, "threat": _threat_figures}
+        "radar": _radar_figures, "threat": _threat_figures, "asset": _asset_figures}
     for kind in kinds:
         section = _SECTION[kind]
         records = getattr(catalog, section)

@@ -8,6 +8,8 @@ each figure next to it; ``notional: true`` marks figures chosen by us where no s
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shieldwall.core.types import ThreatClass
@@ -154,6 +156,94 @@ class AirDefenseSystem(_Record):
     reload_time_s: float = Field(ge=0, default=0.0)  # 0: no reload within a raid
 
 
+class ComponentGroup(_Record):
+    """A group of an asset's components and how its capacity follows from their states.
+
+    Components sharing a ``train`` are in series (a train works as the product of its
+    components' states); the group's capacity ``c`` in [0, 1] follows from its n trains'
+    states ``s_t`` in [0, 1] by ``rule``:
+
+    - ``capacity``: ``c = min(1, sum(s_t) / (n - spare))`` -- each train carries an equal share
+      of the load; ``spare = 0`` loses 1/n per train, ``spare = 1`` is an N-1 design (the first
+      loss costs nothing);
+    - ``k_out_of_n``: ``c = 1`` when ``sum(s_t) >= k``, else 0 (redundant paths, e.g. one of
+      two bus sections suffices);
+    - ``weighted``: ``c = sum(w_t s_t) / sum(w_t)`` with the trains' ``share`` weights (city
+      districts by population share).
+
+    The asset's function is the product of its groups' capacities (groups in series).
+    """
+
+    name: str
+    rule: Literal["capacity", "k_out_of_n", "weighted"]
+    spare: int = Field(ge=0, default=0)    # capacity: redundant trains (N - spare carry the load)
+    k: int = Field(ge=1, default=1)        # k_out_of_n: trains needed
+
+
+class AssetComponent(_Record):
+    """A critical component of an asset, placed about the asset's position.
+
+    ``kind``: ``point`` components (a transformer, a generating unit) are destroyed or not;
+    ``area`` components (a city district) lose the fraction of their disc inside the lethal
+    radius (damage compounds on what is left). ``overpressure_pa`` is the component's hardness:
+    the peak incident overpressure that puts it out of service (``engine.damage`` turns it into
+    a lethal radius against each warhead by cube-root blast scaling).
+    """
+
+    name: str
+    role: str                          # e.g. "autotransformer", "generating_unit", "district"
+    kind: Literal["point", "area"]
+    group: str                         # ComponentGroup.name
+    train: str | None = None           # components of one train are in series (default: own)
+    east_m: float                      # offset from the asset's position, local ENU (m)
+    north_m: float
+    radius_m: float = Field(gt=0)      # radius of its presented (plan) area
+    overpressure_pa: float = Field(gt=0)
+    share: float = Field(gt=0, default=1.0)  # weight in a ``weighted`` group (train: the sum)
+
+
+class AssetTemplate(_Record):
+    """The component template of one asset kind (``scenario.models.AssetKind``).
+
+    Offsets and radii are for an asset of ``reference_radius_m``; with ``scales_with_radius``
+    (area assets such as a city) they are scaled by ``asset.radius_m / reference_radius_m``,
+    otherwise (equipment of fixed size) they are used as written.
+    """
+
+    name: str                          # the asset kind
+    label: str
+    reference_radius_m: float = Field(gt=0)
+    scales_with_radius: bool = False
+    groups: tuple[ComponentGroup, ...]
+    components: tuple[AssetComponent, ...]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> AssetTemplate:
+        names = [c.name for c in self.components]
+        if len(set(names)) != len(names):
+            raise ValueError("component names must be unique")
+        groups = {g.name: g for g in self.groups}
+        if len(groups) != len(self.groups):
+            raise ValueError("group names must be unique")
+        for c in self.components:
+            if c.group not in groups:
+                raise ValueError(f"component {c.name!r}: unknown group {c.group!r}")
+        for g in self.groups:
+            trains = {c.train or c.name for c in self.components if c.group == g.name}
+            if not trains:
+                raise ValueError(f"group {g.name!r} has no components")
+            if g.rule == "capacity" and g.spare >= len(trains):
+                raise ValueError(f"group {g.name!r}: spare {g.spare} must be below its "
+                                 f"{len(trains)} trains")
+            if g.rule == "k_out_of_n" and g.k > len(trains):
+                raise ValueError(f"group {g.name!r}: k {g.k} exceeds its {len(trains)} trains")
+        for c in self.components:
+            others = [o for o in self.components if (o.train or o.name) == (c.train or c.name)]
+            if any(o.group != c.group for o in others):
+                raise ValueError(f"train {c.train or c.name!r} spans several groups")
+        return self
+
+
 class Catalog(_Record):
     """All catalog records, keyed by name."""
 
@@ -162,5 +252,7 @@ class Catalog(_Record):
     passive_sensors: dict[str, PassiveSensor] = Field(default_factory=dict)
     interceptors: dict[str, Interceptor]
     systems: dict[str, AirDefenseSystem]
+    # component templates by asset kind (engine.damage); a kind without one is a single area
+    asset_templates: dict[str, AssetTemplate] = Field(default_factory=dict)
     # "<kind>.<name>.<field>" -> source info (source, confidence, note, as_written)
     sources: dict[str, dict[str, str]] = Field(default_factory=dict)

@@ -140,12 +140,15 @@ class Lethality(Protocol):
 
 @runtime_checkable
 class DamageModel(Protocol):
-    """Damage to the defended assets from one warhead reaching the ground."""
+    """Damage to the defended assets' critical components from one warhead on the ground."""
 
-    def assess(self, impact_ecef: FloatArray, lethal_radius_m: float, asset_pos_ecef: FloatArray,
-               asset_radius_m: FloatArray) -> tuple[FloatArray, FloatArray]:
-        """``(fraction (a,), distance_m (a,))``: share of each asset's value destroyed by an
-        impact at ``impact_ecef (3,)``, and its distance from each asset's centre."""
+    def assess(self, impact_ecef: FloatArray, lethal_radius_m: float, components: Any,
+               state: FloatArray, rng: np.random.Generator) -> FloatArray:
+        """``(k,)`` new states in [0, 1] (1 intact, 0 destroyed; never above ``state``) of the
+        k components of ``components`` (``engine.damage.ComponentTable``: positions, radii,
+        lethal-radius multipliers) after a burst at ``impact_ecef (3,)`` of a warhead whose
+        5-psi lethal radius is ``lethal_radius_m``; draws only from ``rng``, always the same
+        number of draws per call; inputs not modified."""
         ...
 
 

@@ -29,6 +29,8 @@ class EventKind(StrEnum):
     CRASH = "crash"
     EXPIRE = "expire"
     ASSET_DAMAGE = "asset_damage"
+    COMPONENT_DESTROYED = "component_destroyed"
+    COMPONENT_DAMAGED = "component_damaged"
 
 
 EVENT_KINDS: tuple[str, ...] = tuple(k.value for k in EventKind)
@@ -96,8 +98,9 @@ FIRE_CONTROLS: tuple[str, ...] = ("track_uplink",)
 #: ``components.gun``: how an unguided gun burst takes its target (proximity cone about its aim
 #: point).
 GUN_ACQUISITIONS: tuple[str, ...] = ("proximity_cone",)
-#: ``components.damage``: damage to assets from warheads that reach the ground.
-DAMAGE_MODELS: tuple[str, ...] = ("cookie_cutter",)
+#: ``components.damage``: damage to the assets' critical components from warheads that reach
+#: the ground (``engine.damage``): the Carleton damage function (default) or the cookie cutter.
+DAMAGE_MODELS: tuple[str, ...] = ("carleton", "cookie_cutter")
 #: ``components.threat_evaluator``: threat evaluators of the battle manager.
 THREAT_EVALUATORS: tuple[str, ...] = ("impact_prediction",)
 #: ``components.flyout``: interceptor flyout models.

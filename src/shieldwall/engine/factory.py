@@ -19,7 +19,7 @@ from shieldwall.c2 import GreedyAssigner, ThreatEvaluator
 from shieldwall.c2.assignment_wta import WTAAssigner
 from shieldwall.core import roles
 from shieldwall.core.vocabulary import REGISTRY_NAMES, SENSOR_CATALOG_SECTIONS, TRACKERS
-from shieldwall.engine.damage import CookieCutterDamage
+from shieldwall.engine.damage import CarletonDamage, CookieCutterDamage
 from shieldwall.engine.fire_control import TrackUplink
 from shieldwall.engine.gun import ProximityConeGun
 from shieldwall.scenario.models import TrackerSettings
@@ -134,6 +134,7 @@ register("fire_control", "track_uplink")(lambda w: TrackUplink())
 register("gun", "proximity_cone")(lambda w: ProximityConeGun())
 register("flyout", "pronav")(lambda w: FlyoutModel())
 register("lethality", "pk_curve")(lambda w: PkCurveLethality(tuple(w.interceptors)))
+register("damage", "carleton")(lambda w: CarletonDamage())
 register("damage", "cookie_cutter")(lambda w: CookieCutterDamage())
 
 #: The names each registry carries (``core.vocabulary.REGISTRY_NAMES``).

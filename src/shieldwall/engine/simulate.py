@@ -27,6 +27,7 @@ from shieldwall.catalog.types import Catalog
 from shieldwall.core.random import component_rng, replication_seed_sequence
 from shieldwall.core.types import Fate, FloatArray, ThreatClass
 from shieldwall.core.vocabulary import HOLD_CODES, EventKind, HoldCode
+from shieldwall.engine.damage import asset_function, component_distances
 from shieldwall.engine.events import EventLog
 from shieldwall.engine.factory import (
     BALLISTIC_PROCESS_NOISE_M2_S3,
@@ -111,6 +112,7 @@ def initial_state(world: World, pipe: Pipeline, seed: int, replication: int, per
                                          strict=True)]
     rng_kill = component_rng(ss, "weapons:kill")
     rng_ka = component_rng(ss, "weapons:kill_assessment")
+    rng_damage = component_rng(ss, "damage")
     plan = generate_raid(world.waves, world.threat_types, world.assets.pos_ecef, rng_threats)
     truth = fly(plan, world.threat_types, world.time_s)
     n = len(plan.threat_id)
@@ -142,7 +144,9 @@ def initial_state(world: World, pipe: Pipeline, seed: int, replication: int, per
         fired=np.zeros(len(world.interceptors), np.int64),
         asset_remaining=world.assets.value.astype(float).copy(),
         asset_hits=np.zeros(len(world.assets), np.int64), events=EventLog(),
-        rec_tracks=[], rec_dets=[], rec_int=[])
+        rec_tracks=[], rec_dets=[], rec_int=[], rng_damage=rng_damage,
+        component_state=np.ones(len(world.components)),
+        asset_impacts=np.zeros(len(world.assets), np.int64))
 
 
 def make_nodes(world: World, pipe: Pipeline, mode: str) -> list[NodeState]:
@@ -344,18 +348,54 @@ def end_flight(w: World, pipe: Pipeline, st: RunState, i: int) -> None:
     set_fate(st, i, Fate.LEAKED, t_end)
     st.events.add(t_end, EventKind.LEAK, threat_id=i, pos_ecef=p,
                   detail={"type": st.type_names[i], "aim_asset": int(st.plan.aim_asset[i])})
-    r = st.lethal_radius[i]
+    r = float(st.lethal_radius[i])
     if r <= 0:
         return
+    assess_damage(w, pipe, st, i, t_end, p, r)
+
+
+def assess_damage(w: World, pipe: Pipeline, st: RunState, i: int, t: float, p: FloatArray,
+                  lethal_radius_m: float) -> None:
+    """Threat ``i``'s warhead bursts at ``p``: the ``DamageModel`` updates the component
+    states; destroyed / damaged components and each asset whose function drops are logged, and
+    the asset's remaining value is ``function x value`` (engine.damage)."""
     a = w.assets
-    frac, dist = pipe.damage.assess(p, r, a.pos_ecef, a.radius_m)
-    for j in np.flatnonzero(frac > 0):
-        lost = st.asset_remaining[j] * frac[j]
-        st.asset_remaining[j] -= lost
+    comp = w.components
+    st.asset_impacts[np.linalg.norm(a.pos_ecef - p, axis=1) <= a.radius_m] += 1
+    before = st.component_state
+    after = np.minimum(pipe.damage.assess(p, lethal_radius_m, comp, before, st.rng_damage),
+                       before)
+    changed = np.flatnonzero(after < before)
+    if changed.size == 0:
+        return
+    f_before = asset_function(comp, before)
+    f_after = asset_function(comp, after)
+    st.component_state = after
+    d = component_distances(comp, p)
+    for c in changed:
+        j = int(comp.asset[c])
+        detail = {"asset": a.asset_id[j], "component": comp.name[c], "role": comp.role[c],
+                  "miss_m": float(d[c]), "state": float(after[c])}
+        if comp.point[c] or after[c] == 0.0:
+            st.events.add(t, EventKind.COMPONENT_DESTROYED, threat_id=i,
+                          pos_ecef=comp.pos_ecef[c], detail=detail)
+        else:
+            detail["fraction"] = float(1.0 - after[c] / before[c])
+            st.events.add(t, EventKind.COMPONENT_DAMAGED, threat_id=i,
+                          pos_ecef=comp.pos_ecef[c], value=float(before[c] - after[c]),
+                          detail=detail)
+    dist = np.linalg.norm(a.pos_ecef - p, axis=1)
+    for j in np.unique(comp.asset[changed]):
+        lost = float(a.value[j] * (f_before[j] - f_after[j]))
+        st.asset_remaining[j] = float(a.value[j] * f_after[j])
         st.asset_hits[j] += 1
-        st.events.add(t_end, EventKind.ASSET_DAMAGE, threat_id=i, pos_ecef=p, value=lost,
-                      detail={"asset": a.asset_id[j], "fraction": float(frac[j]),
-                              "miss_m": float(dist[j])})
+        names = [comp.name[c] for c in changed if comp.asset[c] == j]
+        st.events.add(t, EventKind.ASSET_DAMAGE, threat_id=i, pos_ecef=p, value=lost,
+                      detail={"asset": a.asset_id[j], "miss_m": float(dist[j]),
+                              "fraction": float(1.0 - f_after[j] / f_before[j])
+                              if f_before[j] > 0 else 0.0,
+                              "function_lost": float(1.0 - f_after[j]),
+                              "components": names})
 
 
 # ---------------------------------------------------------------------- battle management

@@ -237,6 +237,11 @@ class RunState:
     rec_tracks: list[dict[str, np.ndarray]]
     rec_dets: list[Detections]
     rec_int: list[dict[str, np.ndarray]]
+    #: damage (engine.damage): its random stream, the (k,) component states (1 intact,
+    #: 0 destroyed) and per asset the warheads that burst inside its footprint
+    rng_damage: np.random.Generator = field(default_factory=lambda: np.random.default_rng(0))
+    component_state: FloatArray = field(default_factory=lambda: np.zeros(0))
+    asset_impacts: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
     n_detections: int = 0
     n_confirmed: int = 0
     next_bm: float = 0.0

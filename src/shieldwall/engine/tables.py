@@ -8,6 +8,7 @@ import numpy as np
 
 from shieldwall import __version__, geo
 from shieldwall.core.types import FATES, THREAT_CLASSES, FloatArray
+from shieldwall.engine.damage import asset_function
 from shieldwall.engine.state import RunState
 from shieldwall.engine.world import World
 from shieldwall.sensors import Detections
@@ -28,12 +29,7 @@ def summarize(world: World, state: RunState) -> dict[str, Any]:
     cost = float(sum(state.fired[k] * rec.unit_cost_usd
                      for k, rec in enumerate(w.interceptors)))
     raid_cost = float(state.threat_cost.sum())
-    asset_damage = {
-        w.assets.asset_id[j]: {"value": float(w.assets.value[j]),
-                               "value_lost": float(w.assets.value[j]
-                                                   - state.asset_remaining[j]),
-                               "hits": int(state.asset_hits[j])}
-        for j in range(len(w.assets))}
+    asset_damage = asset_damage_summary(w, state)
     value_lost = float(sum(d["value_lost"] for d in asset_damage.values()))
     summary: dict[str, Any] = {
         "scenario": w.scenario.name,
@@ -60,6 +56,44 @@ def summarize(world: World, state: RunState) -> dict[str, Any]:
         "tracks_confirmed": int(state.n_confirmed),
     }
     return summary
+
+def asset_damage_summary(world: World, state: RunState) -> dict[str, dict[str, Any]]:
+    """Per asset id: ``value``, ``value_lost`` (= ``function_lost x value``), ``hits``
+    (warheads that destroyed or damaged at least one of its components), ``impacts`` (warheads
+    that burst inside its footprint ``radius_m``), ``function_lost`` in [0, 1], ``template``
+    (the component template used), ``destroyed`` (names of its destroyed components) and
+    ``components`` (one entry per component: name, role, kind, group, state, position, radius,
+    lethal-radius multiplier). docs/formats.md §4."""
+    w = world
+    comp = w.components
+    state_c = state.component_state
+    function = asset_function(comp, state_c)
+    lat, lon, _ = geo.ecef2geodetic(comp.pos_ecef) if len(comp) else (np.zeros(0),) * 3
+    lat, lon = np.atleast_1d(lat), np.atleast_1d(lon)
+    out: dict[str, dict[str, Any]] = {}
+    for j in range(len(w.assets)):
+        idx = np.flatnonzero(comp.asset == j)
+        value = float(w.assets.value[j])
+        groups = comp.train_group[comp.train[idx]]
+        out[w.assets.asset_id[j]] = {
+            "value": value,
+            "value_lost": value - float(state.asset_remaining[j]),
+            "hits": int(state.asset_hits[j]),
+            "impacts": int(state.asset_impacts[j]),
+            "function_lost": float(1.0 - function[j]),
+            "template": comp.template[j],
+            "destroyed": [comp.name[c] for c in idx if state_c[c] == 0.0],
+            "components": [
+                {"name": comp.name[c], "role": comp.role[c],
+                 "kind": "point" if comp.point[c] else "area",
+                 "group": comp.group_name[g],
+                 "state": float(state_c[c]), "destroyed": bool(state_c[c] == 0.0),
+                 "lat_deg": float(lat[c]), "lon_deg": float(lon[c]),
+                 "radius_m": float(comp.radius_m[c]),
+                 "lethal_radius_multiplier": float(comp.multiplier[c])}
+                for c, g in zip(idx, groups, strict=True)]}
+    return out
+
 
 def scenario_doc(world: World) -> dict[str, Any]:
     """The laydown the report draws (scenario.json)."""

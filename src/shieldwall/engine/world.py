@@ -16,6 +16,7 @@ from shieldwall.catalog import load_catalog
 from shieldwall.catalog.types import Catalog, Interceptor, ThreatType
 from shieldwall.core.types import FloatArray, IntArray, ThreatClass
 from shieldwall.core.vocabulary import SENSOR_CATALOG_SECTIONS
+from shieldwall.engine.damage import ComponentTable, build_component_table
 from shieldwall.engine.factory import REGISTRY
 from shieldwall.scenario import Scenario
 from shieldwall.scenario.models import Doctrine as DoctrineSettings
@@ -66,6 +67,8 @@ class World:
     waves: tuple[WaveSpec, ...]
     threat_types: dict[str, ThreatType]
     doctrine: Doctrine
+    #: the assets' critical components, laid out from the catalog's templates (engine.damage)
+    components: ComponentTable
 
 
 def build_world(scenario: Scenario, catalog: Catalog | None = None) -> World:
@@ -168,7 +171,9 @@ def build_world(scenario: Scenario, catalog: Catalog | None = None) -> World:
                  unit_system=tuple(systems), interceptors=interceptors, rounds0=rounds0,
                  fire_channels=channels, launch_interval_s=interval, ka_delay_s=ka_delay,
                  ka_pcorrect=ka_p, waves=tuple(waves), threat_types=dict(cat.threats),
-                 doctrine=doctrine)
+                 doctrine=doctrine,
+                 components=build_component_table(
+                     assets.kind, lat, lon, alt, assets.radius_m, cat.asset_templates))
 
 
 def _launchers(battery: object, cat: Catalog) -> list[tuple[str, int, int]]:

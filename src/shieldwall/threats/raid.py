@@ -172,6 +172,14 @@ def _check_wave(k: int, w: WaveSpec, types: Mapping[str, ThreatType], n_assets: 
                          field=f"{where}.aim_assets")
 
 
+def dispersion_offsets_m(n: int, cep_m: float, rng: np.random.Generator) -> FloatArray:
+    """(n, 2) east, north offsets (m) of impact points about their aim point: a circular
+    normal with ``sigma = CEP / sqrt(2 ln 2)`` per axis, so the median radial miss is the CEP
+    (step 4 of the module docstring; the one place delivery error is drawn). Draws
+    ``2 n`` standard normals."""
+    return rng.standard_normal((n, 2)) * (cep_m * CEP_TO_SIGMA)
+
+
 def generate_raid(waves: Sequence[WaveSpec], types: Mapping[str, ThreatType],
                   asset_ecef: FloatArray, rng: np.random.Generator) -> ThreatPlan:
     """Draw a raid's launch points, times, aim points, failures and maneuver seeds.
@@ -212,8 +220,7 @@ def generate_raid(waves: Sequence[WaveSpec], types: Mapping[str, ThreatType],
             aim_asset = np.full(n, -1, np.int64)
             base = geodetic2ecef(pts[pick, 0], pts[pick, 1], np.zeros(n)).reshape(n, 3)
         # 4. dispersion
-        sigma = (t.cep_m + w.aim_dispersion_m) * CEP_TO_SIGMA
-        offset = rng.standard_normal((n, 2)) * sigma
+        offset = dispersion_offsets_m(n, t.cep_m + w.aim_dispersion_m, rng)
         aim = _enu_offset(base, offset[:, 0], offset[:, 1]) if n else base
         # 5. reliability
         u_fail = rng.random(n)
