@@ -42,6 +42,9 @@ CSV_CASES = {
                               b"0,1e-6,0.3,0.2\n",
     # 10,000 identical detections in one scan: the duplicate merge listed all ~5e7 pairs of
     # the new tracks ((49,995,000, 3, 3) array: MemoryError under the harness's cap)
+    # finding 8: a subnormal range (1e-320 m) made 1/r infinite: the UKF's Cholesky failed
+    "subnormal-range": b"time_s,range_m,azimuth_rad,elevation_rad\n0,36400,0.58,0.13\n"
+                       b"1,36250,0.58,0.13\n1,1e-320,-0.35,0.19\n2,36100,0.58,0.13\n",
     "identical-10000": b"time_s,range_m,azimuth_rad,elevation_rad\n"
                        + b"0,36400.5,0.588,0.1378\n" * 10_000,
 }
@@ -69,10 +72,11 @@ def test_sensor_finding(tmp_path: Path, name: str) -> None:
 
 
 @pytest.mark.parametrize("name", sorted(CSV_CASES))
-def test_detections_finding(tmp_path: Path, name: str) -> None:
+@pytest.mark.parametrize("filter_", ["ekf", "ukf"])
+def test_detections_finding(tmp_path: Path, name: str, filter_: str) -> None:
     det = tmp_path / "detections.csv"
     det.write_bytes(CSV_CASES[name])
     out = tmp_path / "tracks.csv"
-    outcome = invoke(["track", det, "-o", out], 10.0)
+    outcome = invoke(["track", det, "-o", out, "--filter", filter_], 10.0)
     assert exit_problems(outcome, [det]) == [], outcome
     assert out.exists() == (outcome.exit_code == 0)

@@ -75,7 +75,9 @@ def load_sensor_config(path: str | Path | None) -> SensorConfig:
 #: of 2 microseconds; 1e9 m is 2.6 times the distance to the Moon.
 COLUMN_LIMITS = {
     "time_s": (-1e10, 1e10, "a time in seconds within +-1e10"),
-    "range_m": (0.0, 1e9, "a range in metres, > 0 and at most 1e9"),
+    # At least 1 mm: the polar measurement model is singular at the radar (1e-320 m made the
+    # Jacobian's 1/r infinite and the UKF's covariance non-positive: fuzz finding 8).
+    "range_m": (1e-3, 1e9, "a range in metres, at least 1e-3 and at most 1e9"),
     "azimuth_rad": (-2 * math.pi, 2 * math.pi, "an azimuth in radians within +-2 pi"),
     "elevation_rad": (-math.pi / 2, math.pi / 2, "an elevation in radians within +-pi/2"),
     "range_rate_mps": (-1e5, 1e5, "a range rate in m/s within +-1e5"),
@@ -194,8 +196,8 @@ def _read_rows(p: Path, reader: Any, max_detections: int) -> DetectionTable:
                     raise InputError(str(p), f"expected a finite number ({what}), found "
                                      f"{row[i][:40]!r}", field=c, line=lineno)
                 if c == "range_m" and v <= 0:
-                    raise InputError(str(p), f"range must be > 0, found {row[i][:40]!r}",
-                                     field=c, line=lineno)
+                    raise InputError(str(p), f"range must be > 0 (at least 1e-3 m), found "
+                                     f"{row[i][:40]!r}", field=c, line=lineno)
                 if not low <= v <= high:
                     raise InputError(str(p), f"expected {what}, found {row[i][:40]!r}",
                                      field=c, line=lineno)
