@@ -529,6 +529,87 @@ def sweep(
 
 
 @app.command()
+def models(
+    out: Annotated[Path | None, typer.Option(
+        "-o", "--out", help="Write validation.json and validation.html to this results "
+        "directory (new, empty, or an earlier `shieldwall models` output with --overwrite).")
+    ] = None,
+    only: Annotated[list[str] | None, typer.Option(
+        "--only", help="Run only this check (repeatable; see --list).")] = None,
+    full: Annotated[bool, typer.Option(
+        "--full", help="The full checks (more samples, finer grids; minutes) instead of the "
+        "quick ones (seconds).")] = False,
+    list_: Annotated[bool, typer.Option("--list", help="List the checks and exit.")] = False,
+    overwrite: Annotated[bool, typer.Option(
+        "--overwrite", help="Replace an earlier validation report at -o.")] = False,
+) -> None:
+    """Run the models' reference checks and print (and write) the validation report.
+
+    Each check runs one model of the engine against an independent reference (an analytic
+    result, a published curve, a second method). Exit 0 when every check passes, 1 when one
+    fails or raises.
+    """
+    from shieldwall.analysis.validation.runner import ERROR, PASS, discover, document, run_checks
+    from shieldwall.core.outputs import check_output_dir, install_directory, write_text_atomic
+    from shieldwall.report.validation import render_validation
+    from shieldwall.scenario.checks import unknown_name_message
+
+    available = discover()
+    if list_:
+        table = Table(title="shieldwall model checks")
+        for column in ("check", "model", "title", "model card"):
+            table.add_column(column, overflow="fold")
+        for c in available.values():
+            table.add_row(c.name, c.model, c.title, c.card)
+        Console(width=max(Console().width, 140)).print(table)
+        return
+    with input_errors():
+        for name in only or []:
+            if name not in available:
+                raise InputError("<command line>", unknown_name_message("check", name,
+                                                                        available),
+                                 field="--only")
+        target = check_output_dir(out, "models", overwrite=overwrite) if out else None
+    chosen = [available[n] for n in available if not only or n in only]
+    console = Console(stderr=True)
+
+    def progress(check: Any, outcome: Any) -> None:
+        if outcome is None:
+            console.print(f"[dim]running {check.name}...[/dim]")
+
+    outcomes = run_checks(chosen, quick=not full, progress=progress)
+    doc = document(outcomes, quick=not full, version=package_version())
+    table = Table(title=f"shieldwall model validation ({doc['mode']} checks)")
+    for column in ("check", "model", "result", "s", "key metrics"):
+        table.add_column(column, overflow="fold")
+    colour = {PASS: "green", ERROR: "yellow"}
+    for o, entry in zip(outcomes, doc["checks"], strict=True):
+        metrics = ", ".join(f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}"
+                            for k, v in list(entry["metrics"].items())[:3])
+        if o.status == ERROR:
+            metrics = (o.error or "").strip().splitlines()[-1]
+        table.add_row(o.check.name, o.check.model,
+                      f"[{colour.get(o.status, 'red')}]{o.status.upper()}[/]",
+                      f"{o.seconds:.1f}", metrics)
+    Console(width=max(Console().width, 140)).print(table)
+    counts = doc["counts"]
+    typer.echo(f"{counts['pass']} passed, {counts['fail']} failed, {counts['error']} errors")
+    if target is not None:
+        text = json.dumps(doc, indent=2, allow_nan=False) + "\n"
+        page = render_validation(doc)
+
+        def build(tmp: Path) -> None:
+            write_text_atomic(tmp / "validation.json", text)
+            write_text_atomic(tmp / "validation.html", page)
+
+        with input_errors():
+            install_directory(target, build, shown=str(out))
+        typer.echo(f"report: {out}/validation.html")
+    if counts["pass"] != len(outcomes):
+        raise typer.Exit(1)
+
+
+@app.command()
 def track(
     detections: Annotated[Path, typer.Argument(help="Detections CSV (docs/formats.md §7).")],
     out: Annotated[Path, typer.Option("-o", "--out", help="Tracks CSV to write (an existing "

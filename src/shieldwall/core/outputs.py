@@ -58,6 +58,7 @@ KNOWN_ENTRIES: dict[str, frozenset[str]] = {
     "mc": frozenset({"study.json", "scenario.json", "resolved_scenario.json", "summary.json",
                      "run_info.json", "replications.parquet", "report.html"}),
     "sweep": frozenset({"sweep.json", "sweep.parquet", "points", "report.html"}),
+    "models": frozenset({"validation.json", "validation.html"}),
 }
 
 #: kinds that continue into an existing directory of their kind with ``resume=True``
