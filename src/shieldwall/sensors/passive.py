@@ -43,6 +43,7 @@ from shieldwall.catalog.types import PassiveSensor
 from shieldwall.core.types import BoolArray, FloatArray, IntArray
 from shieldwall.sensors.detections import Detections
 from shieldwall.sensors.radar import _as_points, _coverage_kernel, wrap_two_pi
+from shieldwall.sensors.site import install_site_frame
 
 #: Closest range (m) the model evaluates (the point-source law diverges at zero range).
 MIN_RANGE_M = 10.0
@@ -78,15 +79,8 @@ class IrstSite:
     horizon_alt_m: float = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        origin = geo.geodetic2ecef(self.lat_deg, self.lon_deg,
-                                   self.alt_m + self.sensor.antenna_height_m).reshape(3)
-        rotation = geo.enu_rotation(self.lat_deg, self.lon_deg)
-        origin.setflags(write=False)
-        rotation.setflags(write=False)
-        object.__setattr__(self, "origin_ecef", origin)
-        object.__setattr__(self, "rotation", rotation)
-        object.__setattr__(self, "horizon_alt_m",
-                           float(geo.altitude_m(origin.reshape(1, 3))[0]))
+        install_site_frame(self, self.lat_deg, self.lon_deg,
+                           self.alt_m + self.sensor.antenna_height_m)
 
     @property
     def sigma_azimuth_rad(self) -> float:

@@ -59,6 +59,7 @@ from shieldwall.sensors.detection import (
     radar_snr_for,
 )
 from shieldwall.sensors.detections import Detections
+from shieldwall.sensors.site import install_site_frame
 
 TWO_PI = 2.0 * np.pi
 
@@ -259,17 +260,8 @@ class RadarSite:
     _kernel: _ScanConstants = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        origin = geo.geodetic2ecef(self.lat_deg, self.lon_deg,
-                                   self.alt_m + self.radar.antenna_height_m).reshape(3)
-        rotation = geo.enu_rotation(self.lat_deg, self.lon_deg)
-        origin.setflags(write=False)
-        rotation.setflags(write=False)
-        object.__setattr__(self, "origin_ecef", origin)
-        object.__setattr__(self, "rotation", rotation)
-        # Height of the antenna recovered from ``origin_ecef`` exactly as
-        # ``geo.line_of_sight_clear`` would recompute it on every call.
-        object.__setattr__(self, "horizon_alt_m",
-                           float(geo.altitude_m(origin.reshape(1, 3))[0]))
+        install_site_frame(self, self.lat_deg, self.lon_deg,
+                           self.alt_m + self.radar.antenna_height_m)
         object.__setattr__(self, "_kernel", _ScanConstants.of(self.radar))
 
     @property
